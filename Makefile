@@ -1,0 +1,131 @@
+# connectorfs: see README.md. `make help` lists the targets.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DESTDIR   ?=
+
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+WERROR    ?= -Werror
+OPT       ?= -O2 -g
+CSTD      := -std=c11
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wwrite-strings -Wformat=2 -Wno-format-nonliteral $(WERROR)
+CPPFLAGS  += -D_DEFAULT_SOURCE -DCFS_VERSION='"$(VERSION)"' -Ilib
+
+ifeq ($(SANITIZE),1)
+OPT       := -O1 -g -fno-omit-frame-pointer
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+BUILD     := build/san
+else
+SANFLAGS  :=
+BUILD     := build/default
+endif
+
+CURL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS    := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+JSON_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+JSON_LIBS    := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null)
+FUSE_CFLAGS  := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
+FUSE_LIBS    := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+CFLAGS_COMMON := $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -pthread
+LDFLAGS_COMMON := $(SANFLAGS) -pthread
+
+LIB_SRC  := $(wildcard lib/*.c)
+FS_SRC   := $(wildcard fs/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+FS_OBJ   := $(FS_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+LIBA     := $(BUILD)/libconnectorfs.a
+BIN      := fs/connectorfs
+BUILD_BIN := $(BUILD)/connectorfs
+UNIT_BIN := $(BUILD)/unit-tests
+
+.PHONY: all deps check check-unit check-integration demo demo-stop bench install \
+        uninstall clean help
+
+all: $(BIN)
+
+help:
+	@echo "make              build fs/connectorfs"
+	@echo "make check        install missing packages, run unit + integration tests"
+	@echo "make check SANITIZE=1   the same with ASan+UBSan builds"
+	@echo "make check-unit   Check unit tests of lib/ only"
+	@echo "make check-integration  mount the real binary against the emulator"
+	@echo "make demo         build, start the emulator, mount ./mnt, show a tour"
+	@echo "make demo-stop    unmount ./mnt and stop the demo's emulator"
+	@echo "make install      install binary and man page (PREFIX, DESTDIR)"
+	@echo "make clean        remove build output"
+
+deps:
+	@sh scripts/install-deps.sh
+
+# lib/ is compiled without the FUSE flags: a FUSE include there cannot build.
+$(BUILD)/lib/%.o: lib/%.c lib/*.h | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CURL_CFLAGS) $(JSON_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/fs/%.o: fs/%.c fs/*.h lib/*.h | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h | deps-quiet
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD_BIN): $(FS_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIBA) $(FUSE_LIBS) \
+	    $(CURL_LIBS) $(JSON_LIBS)
+
+$(BIN): $(BUILD_BIN)
+	cp $< $@
+
+$(UNIT_BIN): $(UNIT_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(CHECK_LIBS) \
+	    $(CURL_LIBS) $(JSON_LIBS)
+
+# Installs packages only when one is missing (no network otherwise).
+.PHONY: deps-quiet
+deps-quiet:
+	@sh scripts/install-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory check-unit check-integration SANITIZE=$(SANITIZE)
+
+check-unit: $(UNIT_BIN)
+	CK_DEFAULT_TIMEOUT=30 $(UNIT_BIN)
+
+check-integration: $(BIN)
+	python3 tests/integration/run.py --binary $(BUILD_BIN)
+
+demo: deps $(BIN)
+	@sh scripts/demo.sh start
+
+demo-stop:
+	@sh scripts/demo.sh stop
+
+bench: deps $(BIN)
+	@sh scripts/bench.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/connectorfs
+	install -m 0644 connectorfs.1 $(DESTDIR)$(MANDIR)/man1/connectorfs.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/connectorfs $(DESTDIR)$(MANDIR)/man1/connectorfs.1
+
+clean:
+	rm -rf build $(BIN)

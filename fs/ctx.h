@@ -1,0 +1,29 @@
+/*
+ * ctx.h: the one context of a mount, handed to fuse_session_new() and read
+ * back in every handler with fuse_req_userdata(). No other mutable state.
+ */
+#ifndef CFS_CTX_H
+#define CFS_CTX_H
+
+#include <fuse_lowlevel.h>
+
+#include "base44.h"
+#include "cache.h"
+#include "config.h"
+#include "tree.h"
+
+struct notifier;
+
+struct cfs_ctx {
+	const struct config *cfg;
+	struct base44_client *api;
+	struct cache *cache;
+	struct tree *tree;
+	struct notifier *notifier;
+	struct fuse_session *se;
+	long long mount_wall_ms;	/* st_mtime of folders */
+	double attr_timeout_max;	/* seconds; see ops_file_timeout() */
+	int no_open;			/* kernel serves opens without us */
+};
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * main.c: start-up and teardown of the daemon, in stages that unwind in
+ * reverse (after libfuse's hello_ll.c): options, hardening, API client,
+ * session, mount, daemonize, threads, loop. Exit status 2 means the command
+ * line or configuration was refused before anything was mounted.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "base44.h"
+#include "cache.h"
+#include "ctx.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "ops.h"
+#include "options.h"
+#include "secret.h"
+
+#define MAIN_REFRESH_THREADS 2
+
+static long long
+main_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static enum cfs_err
+main_fetch(void *arg, const char *name, struct connection **out, struct base44_result *res)
+{
+	struct cfs_ctx *ctx = arg;
+
+	return base44_fetch(ctx->api, name, out, res);
+}
+
+static void
+main_changed(void *arg, const char *name)
+{
+	struct cfs_ctx *ctx = arg;
+
+	log_debug("%s: value changed; invalidating kernel caches", name);
+	notifier_push(ctx->notifier, name);
+}
+
+/* SIGHUP is waited for here, never delivered asynchronously. */
+struct main_signals {
+	pthread_t thread;
+	struct cfs_ctx *ctx;
+	const struct config *cfg;
+	int stop;
+};
+
+static void *
+main_signal_thread(void *arg)
+{
+	struct main_signals *s = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+			break;
+		if (sig != SIGHUP)
+			continue;
+		if (s->cfg->token_file != NULL) {
+			char msg[512], *token = NULL;
+
+			if (config_read_token_file(s->cfg->token_file, &token, msg,
+			    sizeof(msg)) != CFS_OK) {
+				log_warnx("SIGHUP: %s; keeping the previous service token", msg);
+			} else {
+				base44_set_service_token(s->ctx->api, token);
+				secret_free(token);
+				log_info("SIGHUP: service token re-read from %s", s->cfg->token_file);
+			}
+		}
+		cache_drop_all(s->ctx->cache);
+		log_info("SIGHUP: cached connections dropped");
+	}
+	return NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options opts;
+	struct cfs_ctx ctx;
+	struct base44_options bopts;
+	struct cache_settings cset;
+	struct cache_hooks hooks;
+	struct main_signals sigs;
+	struct fuse_loop_config *loop_cfg;
+	sigset_t hup;
+	char msg[256];
+	int ret = 2, sig_started = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&sigs, 0, sizeof(sigs));
+	log_init("connectorfs", 0, LOG_LEVEL_INFO);
+	if (options_parse(argc, argv, &opts) != 0)
+		goto out_opts;
+	if (opts.show_help) {
+		options_print_help(argv[0]);
+		printf("\nlibfuse options:\n");
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out_opts;
+	}
+	if (opts.show_version) {
+		printf("connectorfs %s (libfuse %s)\n", CFS_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto out_opts;
+	}
+	log_init("connectorfs", 0, opts.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (secret_harden_process() != 0)
+		log_warn("cannot disable core dumps");
+	if (opts.debug && fuse_opt_add_arg(&opts.fuse_args, "-odebug") != 0)
+		goto out_opts;
+	if (fuse_opt_add_arg(&opts.fuse_args, "-odefault_permissions,fsname=connectorfs,"
+	    "subtype=connectorfs") != 0)
+		goto out_opts;
+
+	ret = 1;
+	if (http_global_init() != CFS_OK) {
+		log_warnx("cannot initialise libcurl");
+		goto out_opts;
+	}
+	bopts = (struct base44_options){
+		.api_url = opts.cfg.api_url,
+		.app_id = opts.cfg.app_id,
+		.service_token = opts.cfg.service_token,
+		.timeout_s = opts.cfg.timeout,
+		.body_max = CONFIG_BODY_MAX,
+		.cacert = opts.cfg.cacert,
+		.verbose = opts.debug,
+	};
+	if (base44_client_new(&bopts, &ctx.api) != CFS_OK) {
+		log_warnx("cannot create the API client");
+		goto out_curl;
+	}
+	ctx.cfg = &opts.cfg;
+	ctx.mount_wall_ms = main_wall_ms();
+	ctx.attr_timeout_max = (double)opts.cfg.ttl / 16.0;
+	ctx.tree = tree_new();
+	if (ctx.tree == NULL)
+		goto out_api;
+
+	ctx.se = fuse_session_new(&opts.fuse_args, &ops_table, sizeof(ops_table), &ctx);
+	if (ctx.se == NULL) {
+		/* libfuse printed which option it refused. */
+		ret = 2;
+		goto out_tree;
+	}
+	if (fuse_set_signal_handlers(ctx.se) != 0)
+		goto out_session;
+	if (fuse_session_mount(ctx.se, opts.mountpoint) != 0)
+		goto out_handlers;
+	if (fuse_daemonize(opts.foreground) != 0)
+		goto out_unmount;
+	if (!opts.foreground)
+		log_init("connectorfs", 1, opts.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+
+	/* Threads start after fork; all of them inherit SIGHUP blocked. */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigaddset(&hup, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &hup, NULL);
+	ctx.notifier = notifier_start(&ctx);
+	if (ctx.notifier == NULL)
+		goto out_unmount;
+	cset = (struct cache_settings){
+		.ttl_s = opts.cfg.ttl,
+		.max_stale_s = opts.cfg.max_stale,
+		.negative_ttl_s = opts.cfg.negative_ttl,
+		.timeout_s = opts.cfg.timeout,
+		.refresh_threads = MAIN_REFRESH_THREADS,
+	};
+	hooks = (struct cache_hooks){
+		.fetch = main_fetch,
+		.changed = main_changed,
+		.arg = &ctx,
+	};
+	if (cache_new(&cset, &hooks, &ctx.cache) != CFS_OK) {
+		log_warnx("cannot create the cache");
+		goto out_notifier;
+	}
+	sigs.ctx = &ctx;
+	sigs.cfg = &opts.cfg;
+	if (pthread_create(&sigs.thread, NULL, main_signal_thread, &sigs) != 0)
+		goto out_cache;
+	sig_started = 1;
+	log_info("mounted %s (app %s, api %s, ttl %us)", opts.mountpoint, opts.cfg.app_id,
+	    opts.cfg.api_url, opts.cfg.ttl);
+
+	if (opts.single_thread) {
+		ret = fuse_session_loop(ctx.se);
+	} else {
+		loop_cfg = fuse_loop_cfg_create();
+		if (loop_cfg == NULL) {
+			ret = -ENOMEM;
+		} else {
+			fuse_loop_cfg_set_idle_threads(loop_cfg, 10);
+			ret = fuse_session_loop_mt(ctx.se, loop_cfg);
+			fuse_loop_cfg_destroy(loop_cfg);
+		}
+	}
+	/* A signal that ended the loop is a clean stop. */
+	if (ret < 0 && ret != -EINTR)
+		snprintf(msg, sizeof(msg), "%s", strerror(-ret));
+	ret = ret > 0 ? 0 : (ret < 0 ? 1 : 0);
+	if (fuse_session_exited(ctx.se))
+		ret = 0;
+	log_info("unmounting %s", opts.mountpoint);
+
+	if (sig_started) {
+		__atomic_store_n(&sigs.stop, 1, __ATOMIC_RELEASE);
+		pthread_kill(sigs.thread, SIGUSR2);
+		pthread_join(sigs.thread, NULL);
+	}
+out_cache:
+	cache_free(&ctx.cache);
+out_notifier:
+	notifier_stop(&ctx.notifier);
+out_unmount:
+	fuse_session_unmount(ctx.se);
+out_handlers:
+	fuse_remove_signal_handlers(ctx.se);
+out_session:
+	fuse_session_destroy(ctx.se);
+out_tree:
+	tree_free(&ctx.tree);
+out_api:
+	base44_client_free(&ctx.api);
+out_curl:
+	http_global_cleanup();
+out_opts:
+	options_free(&opts);
+	return ret;
+}

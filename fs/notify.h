@@ -1,0 +1,25 @@
+/*
+ * notify.h: tells the kernel that a connector's files changed behind its
+ * caches. Runs on its own thread because an invalidation must never be made
+ * from inside a request the kernel may be holding locks for.
+ */
+#ifndef CFS_NOTIFY_H
+#define CFS_NOTIFY_H
+
+#include "ctx.h"
+
+struct notifier *notifier_start(struct cfs_ctx *ctx);
+
+/* Stop and join; queued names are dropped. NULL accepted. */
+void notifier_stop(struct notifier **n);
+
+/* Queue one connector for invalidation (any thread, never blocks long). */
+void notifier_push(struct notifier *n, const char *name);
+
+/* Invalidate one connector's inodes now, in the caller's thread. */
+void notifier_invalidate_now(struct cfs_ctx *ctx, const char *name);
+
+/* Invalidations made so far (status and tests). */
+unsigned long long notifier_count(struct notifier *n);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * options.c: argv into struct options. Every error is one line on stderr
+ * naming the option, and the program stops before mounting with status 2.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_SINGLE,
+};
+
+static const struct fuse_opt options_table[] = {
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_END
+};
+
+/* mount(8) and fstab words with no meaning here: accepted and ignored. */
+static const char *const options_generic[] = {
+	"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto",
+	"_netdev", "nofail", "user", "users", "nouser", "owner", "group", "defaults",
+	"async", "sync", "atime", "noatime", "relatime", "norelatime", "strictatime",
+	"nodiratime", "diratime", "lazytime", "nolazytime", "loud", "silent", NULL
+};
+
+static const char *const options_generic_prefixes[] = {
+	"x-systemd.", "x-", "comment=", "_netdev", NULL
+};
+
+struct options_state {
+	struct options *opts;
+	const char *nonopts[3];
+	int nnonopts;
+	int failed;
+};
+
+static int
+options_is_generic(const char *arg)
+{
+	size_t i;
+
+	for (i = 0; options_generic[i] != NULL; i++)
+		if (strcmp(arg, options_generic[i]) == 0)
+			return 1;
+	for (i = 0; options_generic_prefixes[i] != NULL; i++)
+		if (strncmp(arg, options_generic_prefixes[i],
+		    strlen(options_generic_prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+options_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options_state *st = data;
+	struct options *o = st->opts;
+	char msg[512] = "", keybuf[64];
+	const char *eq, *value;
+	size_t klen;
+	int rc;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_HELP:
+		o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->show_version = 1;
+		return 0;
+	case KEY_FOREGROUND:
+		o->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		o->debug = 1;
+		o->foreground = 1;
+		return 0;
+	case KEY_SINGLE:
+		o->single_thread = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (st->nnonopts >= 2) {
+			fprintf(stderr, "connectorfs: unexpected argument '%s' "
+			    "(usage: connectorfs [options] MOUNTPOINT)\n", arg);
+			st->failed = 1;
+			return -1;
+		}
+		st->nonopts[st->nnonopts++] = arg;
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		break;
+	default:
+		return 1;
+	}
+	if (arg[0] == '-') {
+		fprintf(stderr, "connectorfs: unknown option '%s' (see connectorfs --help)\n", arg);
+		st->failed = 1;
+		return -1;
+	}
+	if (options_is_generic(arg))
+		return 0;
+	eq = strchr(arg, '=');
+	klen = eq ? (size_t)(eq - arg) : strlen(arg);
+	value = eq ? eq + 1 : NULL;
+	if (klen >= sizeof(keybuf))
+		return 1;	/* not ours; libfuse will judge it */
+	memcpy(keybuf, arg, klen);
+	keybuf[klen] = '\0';
+	if (!config_is_option(keybuf))
+		return 1;
+	rc = config_set(&o->cfg, keybuf, value, msg, sizeof(msg));
+	if (rc != CFS_OK) {
+		fprintf(stderr, "connectorfs: %s\n", msg);
+		st->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_parse(int argc, char *argv[], struct options *o)
+{
+	struct options_state st;
+	char msg[512] = "";
+
+	memset(o, 0, sizeof(*o));
+	memset(&st, 0, sizeof(st));
+	st.opts = o;
+	config_init(&o->cfg);
+	if (config_from_env(&o->cfg, msg, sizeof(msg)) != CFS_OK) {
+		fprintf(stderr, "connectorfs: %s\n", msg);
+		return -1;
+	}
+	o->fuse_args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+	if (fuse_opt_add_arg(&o->fuse_args, argv[0]) != 0)
+		return -1;
+	{
+		struct fuse_args in = FUSE_ARGS_INIT(argc, argv);
+
+		if (fuse_opt_parse(&in, &st, options_table, options_proc) != 0) {
+			if (!st.failed)
+				fprintf(stderr, "connectorfs: cannot parse the command line\n");
+			fuse_opt_free_args(&in);
+			return -1;
+		}
+		/* Keep only what libfuse must see: its own -o options. */
+		for (int i = 1; i < in.argc; i++)
+			if (fuse_opt_add_arg(&o->fuse_args, in.argv[i]) != 0)
+				return -1;
+		fuse_opt_free_args(&in);
+	}
+	if (o->show_help || o->show_version)
+		return 0;
+	if (st.nnonopts == 0) {
+		fprintf(stderr, "connectorfs: no mountpoint given "
+		    "(usage: connectorfs [options] MOUNTPOINT)\n");
+		return -1;
+	}
+	/* mount(8) form: SOURCE MOUNTPOINT; the source names nothing here. */
+	o->mountpoint = realpath(st.nonopts[st.nnonopts - 1], NULL);
+	if (o->mountpoint == NULL) {
+		fprintf(stderr, "connectorfs: mountpoint %s: %m\n", st.nonopts[st.nnonopts - 1]);
+		return -1;
+	}
+	if (config_finish(&o->cfg, msg, sizeof(msg)) != CFS_OK) {
+		fprintf(stderr, "connectorfs: %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
+void
+options_print_help(const char *progname)
+{
+	printf("usage: %s [options] MOUNTPOINT\n"
+	    "       %s SOURCE MOUNTPOINT -o OPTIONS   (as mount(8) runs it)\n"
+	    "\n"
+	    "Mounts a Base44 app's connector connections as files.\n"
+	    "\n"
+	    "environment:\n"
+	    "    BASE44_APP_ID          app id (or -o app_id=)\n"
+	    "    BASE44_SERVICE_TOKEN   service token (or -o token_file=)\n"
+	    "    BASE44_API_URL         API base URL (default %s)\n"
+	    "\n"
+	    "general options:\n"
+	    "    -h, --help             print this help and exit\n"
+	    "    -V, --version          print the version and exit\n"
+	    "    -f                     stay in the foreground, log to stderr\n"
+	    "    -d, -o debug           debug log (implies -f); never prints tokens\n"
+	    "    -s                     single-threaded request loop\n"
+	    "\n"
+	    "connectorfs options (-o key=value,...):\n"
+	    "    app_id=ID              Base44 app id\n"
+	    "    api_url=URL            API base URL (https://, or http:// to loopback only)\n"
+	    "    token_file=FILE        file holding the service token\n"
+	    "    connectors=a:b:...     connectors the root lists before first use\n"
+	    "                           (':' separates them; ',' only when escaped as \\,)\n"
+	    "    ttl=SECONDS            cache lifetime of a connection (default %d)\n"
+	    "    max_stale=SECONDS      serve the last value this long past ttl while\n"
+	    "                           refreshes fail (default %d)\n"
+	    "    negative_ttl=SECONDS   remember a 404 (and 401/403) this long (default %d)\n"
+	    "    timeout=SECONDS        bound on every request (default %d)\n"
+	    "    uid=USER, gid=GROUP    owner of every file (default: the mounting user)\n"
+	    "    mode=OCTAL             file mode (default %04o)\n"
+	    "    dir_mode=OCTAL         folder mode (default %04o)\n"
+	    "    cacert=FILE            CA bundle for a private CA\n"
+	    "    allow_other            let other users in (the modes still apply)\n"
+	    "\n"
+	    "A service token is never accepted as an option (argv is public in /proc).\n"
+	    "mount(8) words such as rw, dev, suid, noauto, _netdev are accepted and ignored.\n",
+	    progname, progname, CONFIG_DEFAULT_API_URL, CONFIG_DEFAULT_TTL,
+	    CONFIG_DEFAULT_MAX_STALE, CONFIG_DEFAULT_NEGATIVE_TTL, CONFIG_DEFAULT_TIMEOUT,
+	    CONFIG_DEFAULT_MODE, CONFIG_DEFAULT_DIR_MODE);
+}
+
+void
+options_free(struct options *o)
+{
+	config_free(&o->cfg);
+	free(o->mountpoint);
+	fuse_opt_free_args(&o->fuse_args);
+}

@@ -1,0 +1,225 @@
+/*
+ * base44.c: request building and response interpretation for the token
+ * endpoint. The Authorization header is assembled in secret memory and the
+ * service token is swapped under a lock so SIGHUP can replace it mid-flight.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base44.h"
+#include "decode.h"
+#include "http.h"
+#include "log.h"
+#include "secret.h"
+
+#define BASE44_URL_MAX 2048
+
+struct base44_client {
+	struct http_client *http;
+	char *api_url;
+	char *app_id;
+	pthread_mutex_t token_lock;
+	char *service_token;	/* secret memory */
+};
+
+int
+base44_encode_component(const char *in, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-_.!~*'()", c) != NULL) {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 >= outsz)
+				return -1;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (o >= outsz)
+		return -1;
+	out[o] = '\0';
+	return (int)o;
+}
+
+int
+base44_token_url(char *out, size_t outsz, const char *api_url, const char *app_id,
+    const char *type)
+{
+	char enc[3 * 256 + 1];
+	int n;
+
+	if (strlen(type) > 256 || base44_encode_component(type, enc, sizeof(enc)) < 0)
+		return -1;
+	n = snprintf(out, outsz, "%s/api/apps/%s/external-auth/tokens/%s", api_url,
+	    app_id, enc);
+	if (n < 0 || (size_t)n >= outsz)
+		return -1;
+	return n;
+}
+
+enum cfs_err
+base44_client_new(const struct base44_options *opts, struct base44_client **out)
+{
+	struct http_options hopts = {
+		.timeout_ms = opts->timeout_s * 1000,
+		.body_max = opts->body_max,
+		.cacert = opts->cacert,
+		.verbose = opts->verbose,
+	};
+	struct base44_client *c;
+	enum cfs_err err;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return CFS_ERR_NO_MEMORY;
+	pthread_mutex_init(&c->token_lock, NULL);
+	err = http_client_new(&hopts, &c->http);
+	if (err != CFS_OK)
+		goto fail;
+	err = CFS_ERR_NO_MEMORY;
+	c->api_url = strdup(opts->api_url);
+	c->app_id = strdup(opts->app_id);
+	if (c->api_url == NULL || c->app_id == NULL)
+		goto fail;
+	err = base44_set_service_token(c, opts->service_token);
+	if (err != CFS_OK)
+		goto fail;
+	*out = c;
+	return CFS_OK;
+fail:
+	base44_client_free(&c);
+	return err;
+}
+
+void
+base44_client_free(struct base44_client **cp)
+{
+	struct base44_client *c;
+
+	if (cp == NULL || *cp == NULL)
+		return;
+	c = *cp;
+	*cp = NULL;
+	http_client_free(&c->http);
+	free(c->api_url);
+	free(c->app_id);
+	secret_free(c->service_token);
+	pthread_mutex_destroy(&c->token_lock);
+	free(c);
+}
+
+enum cfs_err
+base44_set_service_token(struct base44_client *c, const char *token)
+{
+	char *copy, *old;
+
+	if (token == NULL || token[0] == '\0')
+		return CFS_ERR_INVALID;
+	copy = secret_strndup(token, strlen(token));
+	if (copy == NULL)
+		return CFS_ERR_NO_MEMORY;
+	pthread_mutex_lock(&c->token_lock);
+	old = c->service_token;
+	c->service_token = copy;
+	pthread_mutex_unlock(&c->token_lock);
+	secret_free(old);
+	return CFS_OK;
+}
+
+long
+base44_client_connects(struct base44_client *c)
+{
+	return http_client_connects(c->http);
+}
+
+/* "Authorization: Bearer TOKEN" in secret memory. */
+static char *
+base44_auth_header(struct base44_client *c)
+{
+	static const char prefix[] = "Authorization: Bearer ";
+	char *h;
+	size_t n;
+
+	pthread_mutex_lock(&c->token_lock);
+	n = strlen(c->service_token);
+	h = secret_alloc(sizeof(prefix) + n);
+	if (h != NULL) {
+		memcpy(h, prefix, sizeof(prefix) - 1);
+		memcpy(h + sizeof(prefix) - 1, c->service_token, n + 1);
+	}
+	pthread_mutex_unlock(&c->token_lock);
+	return h;
+}
+
+static void
+base44_result_clear(struct base44_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->retry_after = -1;
+}
+
+enum cfs_err
+base44_fetch(struct base44_client *c, const char *type, struct connection **out,
+    struct base44_result *res)
+{
+	char url[BASE44_URL_MAX], appid_hdr[BASE44_URL_MAX];
+	const char *headers[4];
+	struct http_response resp;
+	char why[160];
+	char *auth;
+	enum cfs_err err;
+
+	*out = NULL;
+	base44_result_clear(res);
+	http_response_init(&resp);
+	if (base44_token_url(url, sizeof(url), c->api_url, c->app_id, type) < 0) {
+		snprintf(res->message, sizeof(res->message), "request URL too long");
+		return res->err = CFS_ERR_INVALID;
+	}
+	snprintf(appid_hdr, sizeof(appid_hdr), "X-App-Id: %s", c->app_id);
+	auth = base44_auth_header(c);
+	if (auth == NULL)
+		return res->err = CFS_ERR_NO_MEMORY;
+	headers[0] = auth;
+	headers[1] = appid_hdr;
+	headers[2] = "Accept: application/json";
+	headers[3] = NULL;
+	err = http_get(c->http, url, headers, &resp);
+	secret_free(auth);
+	res->status = resp.status;
+	res->retry_after = resp.retry_after;
+	snprintf(res->code, sizeof(res->code), "%s", resp.connector_error);
+	if (err != CFS_OK) {
+		snprintf(res->message, sizeof(res->message), "%s", resp.error_detail);
+		goto out;
+	}
+	err = err_from_http_status(resp.status);
+	if (err != CFS_OK) {
+		char code[sizeof(res->code)];
+
+		decode_error_body(resp.body.data, resp.body.len, res->message,
+		    sizeof(res->message), code, sizeof(code));
+		/* The SDK prefers the body's code over the header's. */
+		if (code[0] != '\0')
+			snprintf(res->code, sizeof(res->code), "%s", code);
+		goto out;
+	}
+	err = decode_connection(resp.body.data, resp.body.len, type, out, why, sizeof(why));
+	if (err == CFS_ERR_MALFORMED)
+		snprintf(res->message, sizeof(res->message), "%s", why);
+out:
+	http_response_reset(&resp);
+	return res->err = err;
+}

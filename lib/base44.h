@@ -1,0 +1,63 @@
+/*
+ * base44.h: the Base44 connectors API as the official SDK speaks it
+ * (PROTOCOL.md): one GET per connection, the SDK's headers, the SDK's way of
+ * reading error bodies. Knows URLs and headers; HTTP itself is http.c's.
+ */
+#ifndef CFS_BASE44_H
+#define CFS_BASE44_H
+
+#include <stddef.h>
+
+#include "connection.h"
+#include "err.h"
+
+struct base44_client;
+
+struct base44_options {
+	const char *api_url;		/* no trailing '/' */
+	const char *app_id;
+	const char *service_token;	/* copied into secret memory */
+	unsigned timeout_s;
+	size_t body_max;
+	const char *cacert;
+	int verbose;
+};
+
+/* What one request ended with, for logs and status.json (never a token). */
+struct base44_result {
+	enum cfs_err err;
+	long status;		/* HTTP status, 0 when none arrived */
+	long retry_after;	/* seconds, -1 when absent */
+	char message[200];	/* server's error message, or transport detail */
+	char code[96];		/* error.code / code / X-Base44-Connector-Error */
+};
+
+enum cfs_err base44_client_new(const struct base44_options *opts,
+    struct base44_client **out);
+void base44_client_free(struct base44_client **client);
+
+/* Replace the service token (SIGHUP re-reads the token file). */
+enum cfs_err base44_set_service_token(struct base44_client *client, const char *token);
+
+/*
+ * Fetch one connection. On CFS_OK *out holds a new reference; otherwise
+ * res says what happened. res is always filled.
+ */
+enum cfs_err base44_fetch(struct base44_client *client, const char *type,
+    struct connection **out, struct base44_result *res);
+
+/*
+ * {api_url}/api/apps/{app_id}/external-auth/tokens/{type} with type
+ * percent-encoded like encodeURIComponent. Returns the length, or -1 when
+ * out is too small.
+ */
+int base44_token_url(char *out, size_t outsz, const char *api_url,
+    const char *app_id, const char *type);
+
+/* encodeURIComponent into out; returns the length or -1 when too small. */
+int base44_encode_component(const char *in, char *out, size_t outsz);
+
+/* New TCP connections the client has made (keep-alive check). */
+long base44_client_connects(struct base44_client *client);
+
+#endif

@@ -1,0 +1,764 @@
+/*
+ * cache.c: per-connector state machine behind one lock. A fetch runs with
+ * the lock released; whoever arrives meanwhile waits on the condition
+ * variable and takes that fetch's outcome, so one connector never has two
+ * requests in flight. Values are swapped whole (reference counted), and the
+ * changed() hook runs after the swap with no lock held.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "log.h"
+#include "names.h"
+
+#define CACHE_BACKOFF_BASE_MS	1000
+#define CACHE_BACKOFF_MAX_MS	60000
+#define CACHE_RETRY_AFTER_MAX_MS (3600 * 1000LL)
+/* Refresh-ahead starts in the last eighth of the TTL (see fs/ attr timeouts). */
+#define CACHE_AHEAD_DIVISOR	8
+
+struct cache_entry {
+	struct cache_entry *next;	/* hash chain */
+	struct cache_entry *queue_next;	/* refresh queue */
+	char name[NAME_CONNECTOR_MAX + 1];
+	struct connection *value;
+	int servable;		/* value may be served (not ended by 4xx/SIGHUP) */
+	int ever_fetched;
+	int fetching;
+	int queued;
+	long long fetched_mono;
+	long long fetched_wall;
+	long long changed_wall;
+	unsigned long long generation;
+	unsigned long long completions;
+	enum cfs_err last_err;
+	long last_status;
+	char last_message[200];
+	long long last_error_wall;
+	long long negative_until;
+	long long backoff_until;
+	unsigned fail_streak;
+	unsigned long long requests, failures, hits;
+};
+
+struct cache {
+	struct cache_settings set;
+	struct cache_hooks hooks;
+	pthread_mutex_t lock;
+	pthread_cond_t done;		/* a fetch completed */
+	pthread_cond_t work;		/* the refresh queue grew, or stopping */
+	struct cache_entry **buckets;
+	size_t nbuckets;
+	size_t nentries;
+	struct cache_entry *queue_head, *queue_tail;
+	int stopping;
+	pthread_t *threads;
+	unsigned nthreads;
+	unsigned int seed;
+};
+
+static long long
+cache_default_mono_ms(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+cache_default_wall_ms(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned long
+cache_hash(const char *s)
+{
+	unsigned long h = 5381;
+
+	while (*s != '\0')
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static struct cache_entry *
+cache_find(struct cache *c, const char *name)
+{
+	struct cache_entry *e;
+
+	for (e = c->buckets[cache_hash(name) % c->nbuckets]; e != NULL; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+cache_grow(struct cache *c)
+{
+	size_t n = c->nbuckets * 2, i;
+	struct cache_entry **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return;		/* longer chains, still correct */
+	for (i = 0; i < c->nbuckets; i++) {
+		struct cache_entry *e = c->buckets[i], *next;
+
+		for (; e != NULL; e = next) {
+			size_t j = cache_hash(e->name) % n;
+
+			next = e->next;
+			e->next = b[j];
+			b[j] = e;
+		}
+	}
+	free(c->buckets);
+	c->buckets = b;
+	c->nbuckets = n;
+}
+
+static struct cache_entry *
+cache_find_or_add(struct cache *c, const char *name)
+{
+	struct cache_entry *e = cache_find(c, name);
+	size_t i;
+
+	if (e != NULL)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	strcpy(e->name, name);	/* checked by name_is_connector(): fits */
+	if (c->nentries >= c->nbuckets)
+		cache_grow(c);
+	i = cache_hash(name) % c->nbuckets;
+	e->next = c->buckets[i];
+	c->buckets[i] = e;
+	c->nentries++;
+	return e;
+}
+
+static int
+cache_jwt_expired(const struct cache_entry *e, long long wall)
+{
+	return e->value->token_exp > 0 && wall >= e->value->token_exp * 1000;
+}
+
+static int
+cache_err_transient(enum cfs_err err)
+{
+	return err != CFS_OK && err != CFS_ERR_NOT_FOUND && err != CFS_ERR_DENIED &&
+	    err != CFS_ERR_NO_MEMORY && err != CFS_ERR_INVALID;
+}
+
+static long long
+cache_ttl_ms(const struct cache *c)
+{
+	return (long long)c->set.ttl_s * 1000;
+}
+
+static int
+cache_is_fresh(const struct cache *c, const struct cache_entry *e, long long now,
+    long long wall)
+{
+	return e->value != NULL && e->servable && !cache_jwt_expired(e, wall) &&
+	    now < e->fetched_mono + cache_ttl_ms(c);
+}
+
+/* Past the TTL, but the refresh failed in a way that allows stale serving. */
+static int
+cache_is_stale_ok(const struct cache *c, const struct cache_entry *e, long long now,
+    long long wall)
+{
+	return e->value != NULL && e->servable && !cache_jwt_expired(e, wall) &&
+	    cache_err_transient(e->last_err) &&
+	    now < e->fetched_mono + cache_ttl_ms(c) + (long long)c->set.max_stale_s * 1000;
+}
+
+static void
+cache_fill_view(const struct cache *c, const struct cache_entry *e, long long now,
+    long long wall, int stale, struct cache_view *view)
+{
+	long long until = e->fetched_mono + cache_ttl_ms(c);
+
+	if (stale)
+		until += (long long)c->set.max_stale_s * 1000;
+	view->value = connection_ref(e->value);
+	view->generation = e->generation;
+	view->changed_ms = e->changed_wall;
+	view->stale = stale;
+	view->valid_ms = until - now;
+	if (e->value->token_exp > 0 && e->value->token_exp * 1000 - wall < view->valid_ms)
+		view->valid_ms = e->value->token_exp * 1000 - wall;
+	if (view->valid_ms < 0)
+		view->valid_ms = 0;
+}
+
+static long long
+cache_backoff_ms(struct cache *c, unsigned streak, long retry_after)
+{
+	long long ms = CACHE_BACKOFF_BASE_MS;
+	double r;
+
+	while (streak > 1 && ms < CACHE_BACKOFF_MAX_MS) {
+		ms *= 2;
+		streak--;
+	}
+	if (ms > CACHE_BACKOFF_MAX_MS)
+		ms = CACHE_BACKOFF_MAX_MS;
+	/* Jitter in [0.5, 1.5) spreads retries of many daemons and connectors. */
+	r = c->hooks.random01 ? c->hooks.random01(c->hooks.arg) :
+	    (double)rand_r(&c->seed) / ((double)RAND_MAX + 1.0);
+	ms = (long long)((double)ms * (0.5 + r));
+	if (retry_after >= 0) {
+		long long ra = (long long)retry_after * 1000;
+
+		if (ra > CACHE_RETRY_AFTER_MAX_MS)
+			ra = CACHE_RETRY_AFTER_MAX_MS;
+		if (ra > ms)
+			ms = ra;
+	}
+	return ms;
+}
+
+/*
+ * Run one request for e. Called and returns with c->lock held; the lock is
+ * released during the request. Returns whether the servable value changed.
+ */
+static int
+cache_fetch_locked(struct cache *c, struct cache_entry *e)
+{
+	struct connection *fresh = NULL, *old = NULL;
+	struct base44_result res;
+	long long now, wall;
+	enum cfs_err err;
+	int changed = 0;
+
+	e->fetching = 1;
+	e->requests++;
+	pthread_mutex_unlock(&c->lock);
+	memset(&res, 0, sizeof(res));
+	res.retry_after = -1;
+	err = c->hooks.fetch(c->hooks.arg, e->name, &fresh, &res);
+	if (err == CFS_OK && fresh == NULL)
+		err = CFS_ERR_MALFORMED;
+	pthread_mutex_lock(&c->lock);
+	now = c->hooks.mono_ms(c->hooks.arg);
+	wall = c->hooks.wall_ms(c->hooks.arg);
+	if (err == CFS_OK && fresh->token_exp > 0 && wall >= fresh->token_exp * 1000) {
+		err = CFS_ERR_EXPIRED;
+		snprintf(res.message, sizeof(res.message), "the API returned a token past its exp");
+		connection_unref(&fresh);
+	}
+	e->fetching = 0;
+	e->completions++;
+	if (err == CFS_OK) {
+		if (e->value == NULL || !connection_same(e->value, fresh)) {
+			changed = 1;
+			e->generation++;
+			/* Strictly increasing, so every change moves st_mtime. */
+			e->changed_wall = wall > e->changed_wall ? wall : e->changed_wall + 1;
+		} else if (!e->servable) {
+			changed = 1;
+		}
+		old = e->value;
+		e->value = fresh;
+		e->servable = 1;
+		e->ever_fetched = 1;
+		e->fetched_mono = now;
+		e->fetched_wall = wall;
+		e->fail_streak = 0;
+		e->backoff_until = 0;
+		e->negative_until = 0;
+		e->last_err = CFS_OK;
+	} else {
+		e->failures++;
+		e->last_err = err;
+		e->last_status = res.status;
+		e->last_error_wall = wall;
+		snprintf(e->last_message, sizeof(e->last_message), "%s", res.message);
+		if (err == CFS_ERR_NOT_FOUND || err == CFS_ERR_DENIED) {
+			/* Not an outage: the connection is gone or refused to us. */
+			if (e->value != NULL && e->servable)
+				changed = 1;
+			e->servable = 0;
+			e->fail_streak = 0;
+			e->negative_until = now + (long long)c->set.negative_ttl_s * 1000;
+		} else if (cache_err_transient(err)) {
+			e->fail_streak++;
+			e->backoff_until = now + cache_backoff_ms(c, e->fail_streak, res.retry_after);
+			if (e->value != NULL && e->servable && !cache_is_stale_ok(c, e, now, wall))
+				changed = 1;
+		}
+		log_warnx("%s: %s (HTTP %ld%s%s)%s%s", e->name, err_str(err), res.status,
+		    res.code[0] ? ", " : "", res.code, res.message[0] ? ": " : "",
+		    res.message);
+	}
+	pthread_cond_broadcast(&c->done);
+	if (old != NULL || changed) {
+		pthread_mutex_unlock(&c->lock);
+		connection_unref(&old);
+		if (changed && c->hooks.changed != NULL)
+			c->hooks.changed(c->hooks.arg, e->name);
+		pthread_mutex_lock(&c->lock);
+	}
+	return changed;
+}
+
+static void
+cache_queue_locked(struct cache *c, struct cache_entry *e)
+{
+	if (e->queued || e->fetching || c->stopping)
+		return;
+	e->queued = 1;
+	e->queue_next = NULL;
+	if (c->queue_tail != NULL)
+		c->queue_tail->queue_next = e;
+	else
+		c->queue_head = e;
+	c->queue_tail = e;
+	pthread_cond_signal(&c->work);
+}
+
+static struct cache_entry *
+cache_dequeue_locked(struct cache *c)
+{
+	struct cache_entry *e = c->queue_head;
+
+	if (e != NULL) {
+		c->queue_head = e->queue_next;
+		if (c->queue_head == NULL)
+			c->queue_tail = NULL;
+		e->queue_next = NULL;
+		e->queued = 0;
+	}
+	return e;
+}
+
+static void
+cache_refresh_one_queued(struct cache *c, struct cache_entry *e)
+{
+	long long now = c->hooks.mono_ms(c->hooks.arg);
+
+	if (!e->fetching && now >= e->backoff_until)
+		(void)cache_fetch_locked(c, e);
+}
+
+static void *
+cache_refresher(void *arg)
+{
+	struct cache *c = arg;
+	struct cache_entry *e;
+	sigset_t all;
+
+	/* Signals belong to the main thread (SIGHUP, SIGTERM). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		e = cache_dequeue_locked(c);
+		if (e == NULL) {
+			pthread_cond_wait(&c->work, &c->lock);
+			continue;
+		}
+		cache_refresh_one_queued(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+void
+cache_run_pending(struct cache *c)
+{
+	struct cache_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	while ((e = cache_dequeue_locked(c)) != NULL)
+		cache_refresh_one_queued(c, e);
+	pthread_mutex_unlock(&c->lock);
+}
+
+enum cfs_err
+cache_new(const struct cache_settings *set, const struct cache_hooks *hooks,
+    struct cache **out)
+{
+	struct cache *c;
+	unsigned i;
+
+	*out = NULL;
+	if (hooks->fetch == NULL)
+		return CFS_ERR_INVALID;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return CFS_ERR_NO_MEMORY;
+	c->set = *set;
+	c->hooks = *hooks;
+	if (c->hooks.mono_ms == NULL)
+		c->hooks.mono_ms = cache_default_mono_ms;
+	if (c->hooks.wall_ms == NULL)
+		c->hooks.wall_ms = cache_default_wall_ms;
+	c->seed = (unsigned int)cache_default_mono_ms(NULL) ^ (unsigned int)getpid();
+	pthread_mutex_init(&c->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->done, &ca);
+		pthread_cond_init(&c->work, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	c->nbuckets = 64;
+	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+	if (c->buckets == NULL)
+		goto fail;
+	if (set->refresh_threads > 0) {
+		c->threads = calloc(set->refresh_threads, sizeof(*c->threads));
+		if (c->threads == NULL)
+			goto fail;
+		for (i = 0; i < set->refresh_threads; i++) {
+			if (pthread_create(&c->threads[i], NULL, cache_refresher, c) != 0)
+				goto fail;
+			c->nthreads++;
+		}
+	}
+	*out = c;
+	return CFS_OK;
+fail:
+	cache_free(&c);
+	return CFS_ERR_NO_MEMORY;
+}
+
+void
+cache_free(struct cache **cp)
+{
+	struct cache *c;
+	size_t i;
+
+	if (cp == NULL || *cp == NULL)
+		return;
+	c = *cp;
+	*cp = NULL;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->work);
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < c->nthreads; i++)
+		pthread_join(c->threads[i], NULL);
+	free(c->threads);
+	for (i = 0; c->buckets != NULL && i < c->nbuckets; i++) {
+		struct cache_entry *e = c->buckets[i], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->next;
+			connection_unref(&e->value);
+			free(e);
+		}
+	}
+	free(c->buckets);
+	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->work);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static void
+cache_result_of(const struct cache_entry *e, struct base44_result *res)
+{
+	if (res == NULL)
+		return;
+	memset(res, 0, sizeof(*res));
+	res->err = e->last_err;
+	res->status = e->last_status;
+	res->retry_after = -1;
+	snprintf(res->message, sizeof(res->message), "%s", e->last_message);
+}
+
+static void
+cache_timedwait(struct cache *c, long long deadline_mono_real)
+{
+	struct timespec ts;
+
+	ts.tv_sec = deadline_mono_real / 1000;
+	ts.tv_nsec = (deadline_mono_real % 1000) * 1000000;
+	(void)pthread_cond_timedwait(&c->done, &c->lock, &ts);
+}
+
+enum cfs_err
+cache_get(struct cache *c, const char *name, struct cache_view *view,
+    struct base44_result *res)
+{
+	struct cache_entry *e;
+	unsigned long long seen;
+	long long now, wall, real_deadline;
+	enum cfs_err err;
+	int outcome_ready = 0;
+
+	memset(view, 0, sizeof(*view));
+	if (!name_is_connector(name))
+		return CFS_ERR_NOT_FOUND;
+	pthread_mutex_lock(&c->lock);
+	e = cache_find_or_add(c, name);
+	if (e == NULL) {
+		pthread_mutex_unlock(&c->lock);
+		return CFS_ERR_NO_MEMORY;
+	}
+	/* Waiting uses the real clock: an injected clock does not move by itself. */
+	real_deadline = cache_default_mono_ms(NULL) + (long long)c->set.timeout_s * 1000 + 500;
+	seen = e->completions;
+	for (;;) {
+		now = c->hooks.mono_ms(c->hooks.arg);
+		wall = c->hooks.wall_ms(c->hooks.arg);
+		if (cache_is_fresh(c, e, now, wall)) {
+			e->hits++;
+			cache_fill_view(c, e, now, wall, 0, view);
+			/* Refresh ahead so a steady reader never waits on a fetch. */
+			if (now >= e->fetched_mono + cache_ttl_ms(c) -
+			    cache_ttl_ms(c) / CACHE_AHEAD_DIVISOR)
+				cache_queue_locked(c, e);
+			err = CFS_OK;
+			break;
+		}
+		if (e->fetching) {
+			if (cache_default_mono_ms(NULL) >= real_deadline) {
+				if (cache_is_stale_ok(c, e, now, wall)) {
+					cache_fill_view(c, e, now, wall, 1, view);
+					err = CFS_OK;
+				} else {
+					err = CFS_ERR_TIMEOUT;
+				}
+				break;
+			}
+			cache_timedwait(c, real_deadline);
+			outcome_ready = 1;
+			continue;
+		}
+		if (outcome_ready && e->completions != seen) {
+			/* The request we waited for (or made) is the answer. */
+			if (cache_is_stale_ok(c, e, now, wall)) {
+				cache_fill_view(c, e, now, wall, 1, view);
+				err = CFS_OK;
+			} else {
+				err = e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
+			}
+			break;
+		}
+		if (now < e->negative_until ||
+		    (now < e->backoff_until && !cache_is_stale_ok(c, e, now, wall))) {
+			err = e->last_err;
+			break;
+		}
+		if (now < e->backoff_until) {
+			cache_fill_view(c, e, now, wall, 1, view);
+			err = CFS_OK;
+			break;
+		}
+		if (cache_is_stale_ok(c, e, now, wall)) {
+			/* Refreshes are failing: serve the last value at once, retry behind. */
+			cache_fill_view(c, e, now, wall, 1, view);
+			cache_queue_locked(c, e);
+			err = CFS_OK;
+			break;
+		}
+		seen = e->completions;
+		outcome_ready = 1;
+		(void)cache_fetch_locked(c, e);
+	}
+	if (err != CFS_OK)
+		cache_result_of(e, res);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+enum cfs_err
+cache_peek(struct cache *c, const char *name, struct cache_view *view)
+{
+	struct cache_entry *e;
+	long long now, wall;
+	enum cfs_err err = CFS_ERR_NOT_FOUND;
+
+	memset(view, 0, sizeof(*view));
+	pthread_mutex_lock(&c->lock);
+	e = cache_find(c, name);
+	if (e != NULL) {
+		now = c->hooks.mono_ms(c->hooks.arg);
+		wall = c->hooks.wall_ms(c->hooks.arg);
+		if (cache_is_fresh(c, e, now, wall)) {
+			cache_fill_view(c, e, now, wall, 0, view);
+			err = CFS_OK;
+		} else if (cache_is_stale_ok(c, e, now, wall)) {
+			cache_fill_view(c, e, now, wall, 1, view);
+			err = CFS_OK;
+		} else {
+			err = e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+void
+cache_view_release(struct cache_view *view)
+{
+	if (view != NULL)
+		connection_unref(&view->value);
+}
+
+static enum cfs_err
+cache_refresh_entry_locked(struct cache *c, struct cache_entry *e)
+{
+	long long real_deadline = cache_default_mono_ms(NULL) +
+	    (long long)c->set.timeout_s * 1000 + 500;
+
+	/* A request already in flight may predate what the caller wants to see. */
+	while (e->fetching && cache_default_mono_ms(NULL) < real_deadline)
+		cache_timedwait(c, real_deadline);
+	if (e->fetching)
+		return CFS_ERR_TIMEOUT;
+	(void)cache_fetch_locked(c, e);
+	return e->last_err;
+}
+
+enum cfs_err
+cache_refresh(struct cache *c, const char *name, struct base44_result *res)
+{
+	struct cache_entry *e;
+	enum cfs_err err = CFS_OK, one;
+	size_t i, n = 0;
+	char (*names)[NAME_CONNECTOR_MAX + 1] = NULL;
+
+	if (res != NULL) {
+		memset(res, 0, sizeof(*res));
+		res->retry_after = -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (strcmp(name, "all") != 0) {
+		if (!name_is_connector(name)) {
+			pthread_mutex_unlock(&c->lock);
+			return CFS_ERR_NOT_FOUND;
+		}
+		e = cache_find_or_add(c, name);
+		err = e ? cache_refresh_entry_locked(c, e) : CFS_ERR_NO_MEMORY;
+		if (e != NULL && err != CFS_OK)
+			cache_result_of(e, res);
+		pthread_mutex_unlock(&c->lock);
+		return err;
+	}
+	/* Copy the names: the lock is dropped during each request. */
+	names = calloc(c->nentries ? c->nentries : 1, sizeof(*names));
+	if (names == NULL) {
+		pthread_mutex_unlock(&c->lock);
+		return CFS_ERR_NO_MEMORY;
+	}
+	for (i = 0; i < c->nbuckets; i++)
+		for (e = c->buckets[i]; e != NULL; e = e->next)
+			if (e->ever_fetched || e->value != NULL)
+				strcpy(names[n++], e->name);
+	for (i = 0; i < n; i++) {
+		e = cache_find(c, names[i]);
+		one = cache_refresh_entry_locked(c, e);
+		if (one != CFS_OK && err == CFS_OK) {
+			err = one;
+			cache_result_of(e, res);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(names);
+	return err;
+}
+
+void
+cache_drop_all(struct cache *c)
+{
+	char (*names)[NAME_CONNECTOR_MAX + 1];
+	struct cache_entry *e;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	names = calloc(c->nentries ? c->nentries : 1, sizeof(*names));
+	for (i = 0; i < c->nbuckets; i++) {
+		for (e = c->buckets[i]; e != NULL; e = e->next) {
+			/* Keep the old value only to tell whether the next one differs. */
+			if (e->value != NULL && e->servable && names != NULL)
+				strcpy(names[n++], e->name);
+			e->servable = 0;
+			e->negative_until = 0;
+			e->backoff_until = 0;
+			e->fail_streak = 0;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < n && c->hooks.changed != NULL; i++)
+		c->hooks.changed(c->hooks.arg, names[i]);
+	free(names);
+}
+
+const char *
+cache_state_name(enum cache_state s)
+{
+	static const char *const names[] = {
+		[CACHE_EMPTY] = "empty", [CACHE_FRESH] = "fresh",
+		[CACHE_EXPIRED] = "expired", [CACHE_STALE] = "stale",
+		[CACHE_FAILED] = "failed", [CACHE_NOT_FOUND] = "not_found",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+void
+cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), void *arg)
+{
+	struct cache_entry *e;
+	struct cache_stat st;
+	long long now, wall;
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	now = c->hooks.mono_ms(c->hooks.arg);
+	wall = c->hooks.wall_ms(c->hooks.arg);
+	for (i = 0; i < c->nbuckets; i++) {
+		for (e = c->buckets[i]; e != NULL; e = e->next) {
+			memset(&st, 0, sizeof(st));
+			st.name = e->name;
+			if (cache_is_fresh(c, e, now, wall))
+				st.state = CACHE_FRESH;
+			else if (cache_is_stale_ok(c, e, now, wall))
+				st.state = CACHE_STALE;
+			else if (e->last_err == CFS_ERR_NOT_FOUND)
+				st.state = CACHE_NOT_FOUND;
+			else if (e->last_err != CFS_OK)
+				st.state = CACHE_FAILED;
+			else if (e->value != NULL)
+				st.state = CACHE_EXPIRED;
+			else
+				st.state = CACHE_EMPTY;
+			st.ever_fetched = e->ever_fetched;
+			st.fetching = e->fetching;
+			st.fetched_at_ms = e->ever_fetched ? e->fetched_wall : 0;
+			st.changed_at_ms = e->changed_wall;
+			st.generation = e->generation;
+			st.requests = e->requests;
+			st.failures = e->failures;
+			st.hits = e->hits;
+			st.last_err = e->last_err;
+			st.last_status = e->last_status;
+			st.last_message = e->last_message;
+			st.last_error_at_ms = e->last_error_wall;
+			st.backoff_left_ms = e->backoff_until > now ? e->backoff_until - now : 0;
+			st.token_exp = e->value != NULL ? e->value->token_exp : 0;
+			fn(&st, arg);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}

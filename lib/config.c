@@ -1,0 +1,464 @@
+/*
+ * config.c: option values, their limits and their defaults, in one place.
+ * A secret offered as an option is refused here because argv is readable by
+ * every user through /proc; the message says what to use instead.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "names.h"
+#include "secret.h"
+
+#define CONFIG_TOKEN_FILE_MAX	(16 * 1024)
+
+void
+config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ttl = CONFIG_DEFAULT_TTL;
+	cfg->max_stale = CONFIG_DEFAULT_MAX_STALE;
+	cfg->negative_ttl = CONFIG_DEFAULT_NEGATIVE_TTL;
+	cfg->timeout = CONFIG_DEFAULT_TIMEOUT;
+	cfg->mode = CONFIG_DEFAULT_MODE;
+	cfg->dir_mode = CONFIG_DEFAULT_DIR_MODE;
+	cfg->uid = getuid();
+	cfg->gid = getgid();
+}
+
+static int
+config_replace(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+static int
+config_set_url(struct config *cfg, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (config_replace(&cfg->api_url, value) != 0)
+		return -1;
+	while (n > 0 && cfg->api_url[n - 1] == '/')
+		cfg->api_url[--n] = '\0';
+	return 0;
+}
+
+enum cfs_err
+config_from_env(struct config *cfg, char *msg, size_t msgsz)
+{
+	const char *v;
+
+	if ((v = getenv("BASE44_API_URL")) != NULL && *v != '\0' &&
+	    config_set_url(cfg, v) != 0)
+		goto nomem;
+	if ((v = getenv("BASE44_APP_ID")) != NULL && *v != '\0' &&
+	    config_replace(&cfg->app_id, v) != 0)
+		goto nomem;
+	if ((v = getenv("BASE44_SERVICE_TOKEN")) != NULL && *v != '\0') {
+		secret_free(cfg->service_token);
+		cfg->service_token = secret_strndup(v, strlen(v));
+		if (cfg->service_token == NULL)
+			goto nomem;
+	}
+	return CFS_OK;
+nomem:
+	snprintf(msg, msgsz, "out of memory");
+	return CFS_ERR_NO_MEMORY;
+}
+
+static int
+config_parse_uint(const char *value, unsigned base, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (value == NULL || *value == '\0' || !isdigit((unsigned char)value[0]))
+		return -1;
+	errno = 0;
+	v = strtoul(value, &end, (int)base);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+config_parse_uid(const char *value, uid_t *out)
+{
+	unsigned long v;
+	struct passwd *pw;
+
+	if (config_parse_uint(value, 10, UINT_MAX - 1, &v) == 0) {
+		*out = (uid_t)v;
+		return 0;
+	}
+	pw = getpwnam(value);
+	if (pw == NULL)
+		return -1;
+	*out = pw->pw_uid;
+	return 0;
+}
+
+static int
+config_parse_gid(const char *value, gid_t *out)
+{
+	unsigned long v;
+	struct group *gr;
+
+	if (config_parse_uint(value, 10, UINT_MAX - 1, &v) == 0) {
+		*out = (gid_t)v;
+		return 0;
+	}
+	gr = getgrnam(value);
+	if (gr == NULL)
+		return -1;
+	*out = gr->gr_gid;
+	return 0;
+}
+
+static int
+config_set_connectors(struct config *cfg, const char *value, char *msg, size_t msgsz)
+{
+	char *copy, *save = NULL, *tok;
+	char **list = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	copy = strdup(value);
+	if (copy == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ",:", &save); tok != NULL; tok = strtok_r(NULL, ",:", &save)) {
+		char **grown;
+
+		if (!name_is_connector(tok)) {
+			snprintf(msg, msgsz, "connectors=: '%.64s' is not a connector name "
+			    "(lower-case letters, digits, '_' and '-', at most 64)", tok);
+			goto out;
+		}
+		grown = realloc(list, (n + 1) * sizeof(*list));
+		if (grown == NULL)
+			goto out;
+		list = grown;
+		if ((list[n] = strdup(tok)) == NULL)
+			goto out;
+		n++;
+	}
+	while (cfg->nconnectors > 0)
+		free(cfg->connectors[--cfg->nconnectors]);
+	free(cfg->connectors);
+	cfg->connectors = list;
+	cfg->nconnectors = n;
+	list = NULL;
+	n = 0;
+	rc = 0;
+out:
+	while (n > 0)
+		free(list[--n]);
+	free(list);
+	free(copy);
+	return rc;
+}
+
+/* Options that would put a secret in argv: refused, never stored. */
+static const char *const config_secret_keys[] = {
+	"token", "service_token", "servicetoken", "base44_service_token",
+	"access_token", "api_key", "apikey", "password", NULL
+};
+
+enum config_kind { CK_STRING, CK_URL, CK_SECONDS, CK_MODE, CK_UID, CK_GID, CK_LIST };
+
+static const struct config_option {
+	const char *key;
+	enum config_kind kind;
+	size_t offset;
+	unsigned long min, max;
+} config_options[] = {
+	{ "api_url", CK_URL, offsetof(struct config, api_url), 0, 0 },
+	{ "app_id", CK_STRING, offsetof(struct config, app_id), 0, 0 },
+	{ "token_file", CK_STRING, offsetof(struct config, token_file), 0, 0 },
+	{ "connectors", CK_LIST, 0, 0, 0 },
+	{ "ttl", CK_SECONDS, offsetof(struct config, ttl), 0, 86400 },
+	{ "max_stale", CK_SECONDS, offsetof(struct config, max_stale), 0, 7 * 86400 },
+	{ "negative_ttl", CK_SECONDS, offsetof(struct config, negative_ttl), 0, 86400 },
+	{ "timeout", CK_SECONDS, offsetof(struct config, timeout), 1, 600 },
+	{ "uid", CK_UID, 0, 0, 0 },
+	{ "gid", CK_GID, 0, 0, 0 },
+	{ "mode", CK_MODE, offsetof(struct config, mode), 0, 0777 },
+	{ "dir_mode", CK_MODE, offsetof(struct config, dir_mode), 0, 0777 },
+	{ "cacert", CK_STRING, offsetof(struct config, cacert), 0, 0 },
+	{ NULL, CK_STRING, 0, 0, 0 }
+};
+
+static int
+config_is_secret_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; config_secret_keys[i] != NULL; i++)
+		if (strcmp(key, config_secret_keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+config_is_option(const char *key)
+{
+	size_t i;
+
+	if (config_is_secret_key(key))
+		return 1;
+	for (i = 0; config_options[i].key != NULL; i++)
+		if (strcmp(key, config_options[i].key) == 0)
+			return 1;
+	return 0;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value,
+    char *msg, size_t msgsz)
+{
+	const struct config_option *o;
+	unsigned long v;
+	char *base = (char *)cfg;
+
+	if (config_is_secret_key(key)) {
+		snprintf(msg, msgsz, "option %s= refused: a token on the command line is "
+		    "readable by every user in /proc; set BASE44_SERVICE_TOKEN in the "
+		    "environment or use token_file=FILE", key);
+		return CFS_ERR_INVALID;
+	}
+	for (o = config_options; o->key != NULL; o++)
+		if (strcmp(key, o->key) == 0)
+			break;
+	if (o->key == NULL)
+		return 1;
+	if (value == NULL || (*value == '\0' && o->kind != CK_LIST)) {
+		snprintf(msg, msgsz, "option %s needs a value (%s=...)", key, key);
+		return CFS_ERR_INVALID;
+	}
+	switch (o->kind) {
+	case CK_STRING:
+		if (config_replace((char **)(void *)(base + o->offset), value) != 0)
+			goto nomem;
+		break;
+	case CK_URL:
+		if (config_set_url(cfg, value) != 0)
+			goto nomem;
+		break;
+	case CK_SECONDS:
+		if (config_parse_uint(value, 10, o->max, &v) != 0 || v < o->min) {
+			snprintf(msg, msgsz, "%s=%.32s: expected whole seconds from %lu to %lu",
+			    key, value, o->min, o->max);
+			return CFS_ERR_INVALID;
+		}
+		*(unsigned *)(void *)(base + o->offset) = (unsigned)v;
+		break;
+	case CK_MODE:
+		if (config_parse_uint(value, 8, o->max, &v) != 0) {
+			snprintf(msg, msgsz, "%s=%.32s: expected an octal mode from 0 to 0777",
+			    key, value);
+			return CFS_ERR_INVALID;
+		}
+		*(mode_t *)(void *)(base + o->offset) = (mode_t)v;
+		break;
+	case CK_UID:
+		if (config_parse_uid(value, &cfg->uid) != 0) {
+			snprintf(msg, msgsz, "uid=%.32s: not a user name or number", value);
+			return CFS_ERR_INVALID;
+		}
+		break;
+	case CK_GID:
+		if (config_parse_gid(value, &cfg->gid) != 0) {
+			snprintf(msg, msgsz, "gid=%.32s: not a group name or number", value);
+			return CFS_ERR_INVALID;
+		}
+		break;
+	case CK_LIST:
+		if (config_set_connectors(cfg, value, msg, msgsz) != 0) {
+			if (msg[0] == '\0')
+				goto nomem;
+			return CFS_ERR_INVALID;
+		}
+		break;
+	}
+	return CFS_OK;
+nomem:
+	snprintf(msg, msgsz, "out of memory");
+	return CFS_ERR_NO_MEMORY;
+}
+
+static int
+config_host_is_loopback(const char *host, size_t n)
+{
+	char h[64];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (n == 0 || n >= sizeof(h))
+		return 0;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if (strcasecmp(h, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (h[0] == '[' && h[n - 1] == ']') {
+		h[n - 1] = '\0';
+		if (inet_pton(AF_INET6, h + 1, &a6) == 1)
+			return memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
+	}
+	return 0;
+}
+
+int
+config_url_allowed(const char *url)
+{
+	const char *host, *end;
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		return url[8] != '\0' && url[8] != '/';
+	if (strncasecmp(url, "http://", 7) != 0)
+		return 0;
+	host = url + 7;
+	if (strchr(host, '@') != NULL)
+		return 0;	/* userinfo could disguise the real host */
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (end == NULL)
+			return 0;
+		end++;
+	} else {
+		end = host + strcspn(host, ":/?#");
+	}
+	return config_host_is_loopback(host, (size_t)(end - host));
+}
+
+enum cfs_err
+config_read_token_file(const char *path, char **token, char *msg, size_t msgsz)
+{
+	enum cfs_err err = CFS_ERR_INVALID;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	*token = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(msg, msgsz, "token file %s: %s", path, strerror(errno));
+		return CFS_ERR_INVALID;
+	}
+	buf = secret_alloc(CONFIG_TOKEN_FILE_MAX + 1);
+	if (buf == NULL) {
+		snprintf(msg, msgsz, "out of memory");
+		err = CFS_ERR_NO_MEMORY;
+		goto out;
+	}
+	while (len < CONFIG_TOKEN_FILE_MAX &&
+	    (r = read(fd, buf + len, CONFIG_TOKEN_FILE_MAX - len)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(msg, msgsz, "token file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		len += (size_t)r;
+	}
+	if (len >= CONFIG_TOKEN_FILE_MAX) {
+		snprintf(msg, msgsz, "token file %s: larger than %d bytes", path,
+		    CONFIG_TOKEN_FILE_MAX);
+		goto out;
+	}
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	if (len == 0) {
+		snprintf(msg, msgsz, "token file %s is empty", path);
+		goto out;
+	}
+	if (memchr(buf, '\n', len) != NULL || memchr(buf, '\0', len) != NULL) {
+		snprintf(msg, msgsz, "token file %s: expected one line holding the token", path);
+		goto out;
+	}
+	*token = secret_strndup(buf, len);
+	err = *token ? CFS_OK : CFS_ERR_NO_MEMORY;
+out:
+	secret_free(buf);
+	close(fd);
+	return err;
+}
+
+enum cfs_err
+config_finish(struct config *cfg, char *msg, size_t msgsz)
+{
+	enum cfs_err err;
+
+	if (cfg->api_url == NULL && config_set_url(cfg, CONFIG_DEFAULT_API_URL) != 0) {
+		snprintf(msg, msgsz, "out of memory");
+		return CFS_ERR_NO_MEMORY;
+	}
+	if (!config_url_allowed(cfg->api_url)) {
+		snprintf(msg, msgsz, "api_url %.200s: must be https://, or http:// to a "
+		    "loopback address (127.0.0.0/8, ::1, localhost)", cfg->api_url);
+		return CFS_ERR_INVALID;
+	}
+	if (cfg->app_id == NULL || cfg->app_id[0] == '\0') {
+		snprintf(msg, msgsz, "no app id: set BASE44_APP_ID or -o app_id=ID");
+		return CFS_ERR_INVALID;
+	}
+	if (strpbrk(cfg->app_id, "/?#% \t\r\n") != NULL) {
+		snprintf(msg, msgsz, "app_id %.64s: must not contain '/', '?', '#', '%%' or spaces",
+		    cfg->app_id);
+		return CFS_ERR_INVALID;
+	}
+	if (cfg->token_file != NULL) {
+		char *token;
+
+		err = config_read_token_file(cfg->token_file, &token, msg, msgsz);
+		if (err != CFS_OK)
+			return err;
+		secret_free(cfg->service_token);
+		cfg->service_token = token;
+	}
+	if (cfg->service_token == NULL || cfg->service_token[0] == '\0') {
+		snprintf(msg, msgsz, "no service token: set BASE44_SERVICE_TOKEN or "
+		    "-o token_file=FILE");
+		return CFS_ERR_INVALID;
+	}
+	if (cfg->cacert != NULL && access(cfg->cacert, R_OK) != 0) {
+		snprintf(msg, msgsz, "cacert %s: %s", cfg->cacert, strerror(errno));
+		return CFS_ERR_INVALID;
+	}
+	return CFS_OK;
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->api_url);
+	free(cfg->app_id);
+	free(cfg->token_file);
+	secret_free(cfg->service_token);
+	while (cfg->nconnectors > 0)
+		free(cfg->connectors[--cfg->nconnectors]);
+	free(cfg->connectors);
+	free(cfg->cacert);
+	free(cfg->audit);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,75 @@
+/*
+ * config.h: every setting of the daemon, validated. Values come from the
+ * environment (PROTOCOL.md names) and then from -o options, which win.
+ * No FUSE here: fs/ hands each key=value to config_set().
+ */
+#ifndef CFS_CONFIG_H
+#define CFS_CONFIG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+#define CONFIG_DEFAULT_API_URL		"https://base44.app"
+#define CONFIG_DEFAULT_TTL		60
+#define CONFIG_DEFAULT_MAX_STALE	300
+#define CONFIG_DEFAULT_NEGATIVE_TTL	10
+#define CONFIG_DEFAULT_TIMEOUT		10
+#define CONFIG_DEFAULT_MODE		0400
+#define CONFIG_DEFAULT_DIR_MODE		0500
+#define CONFIG_BODY_MAX			(64 * 1024)
+
+struct config {
+	char *api_url;		/* no trailing '/' */
+	char *app_id;
+	char *token_file;
+	char *service_token;	/* secret memory; never from argv */
+	char **connectors;	/* names from connectors= */
+	size_t nconnectors;
+	unsigned ttl;
+	unsigned max_stale;
+	unsigned negative_ttl;
+	unsigned timeout;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	mode_t dir_mode;
+	char *cacert;
+	char *audit;
+};
+
+/* Defaults, with uid/gid of the calling user. */
+void config_init(struct config *cfg);
+
+/* Take BASE44_API_URL, BASE44_APP_ID and BASE44_SERVICE_TOKEN from env. */
+enum cfs_err config_from_env(struct config *cfg, char *msg, size_t msgsz);
+
+/*
+ * Set one option. Returns CFS_ERR_INVALID with a one-line reason in msg for
+ * an unknown key, a bad value, or a secret offered on the command line.
+ * Returns 1 (not an error) when key is not one of ours, so the caller can
+ * hand it on to libfuse.
+ */
+int config_set(struct config *cfg, const char *key, const char *value,
+    char *msg, size_t msgsz);
+
+/* 1 when key is an option that config_set() understands. */
+int config_is_option(const char *key);
+
+/*
+ * Check that everything needed is there and consistent, reading the token
+ * file when one is named. CFS_ERR_INVALID with a reason in msg otherwise.
+ */
+enum cfs_err config_finish(struct config *cfg, char *msg, size_t msgsz);
+
+/* Read a token file into secret memory (trailing whitespace dropped). */
+enum cfs_err config_read_token_file(const char *path, char **token,
+    char *msg, size_t msgsz);
+
+/* 1 when url is https://, or http:// to a loopback host. */
+int config_url_allowed(const char *url);
+
+void config_free(struct config *cfg);
+
+#endif

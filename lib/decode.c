@@ -1,0 +1,286 @@
+/*
+ * decode.c: json-c parsing with a depth limit on bodies that the HTTP client
+ * has already capped in size. Token strings are copied into secret memory and
+ * wiped inside json-c's objects before they are released.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "decode.h"
+#include "log.h"
+#include "names.h"
+#include "secret.h"
+
+static struct json_object *
+decode_parse(const char *body, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *obj = NULL;
+
+	if (len == 0 || len > (size_t)INT32_MAX)
+		return NULL;
+	tok = json_tokener_new_ex(DECODE_MAX_DEPTH);
+	if (tok == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	/* Trailing bytes after one value, or a value cut short, are malformed. */
+	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len)) {
+		size_t end = json_tokener_get_parse_end(tok);
+
+		while (end < len && strchr(" \t\r\n", body[end]) != NULL)
+			end++;
+		if (json_tokener_get_error(tok) != json_tokener_success || end != len) {
+			json_object_put(obj);
+			obj = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Zero a json-c string in place so the token does not outlive its use. */
+static void
+decode_wipe_string(struct json_object *s)
+{
+	if (s != NULL && json_object_is_type(s, json_type_string))
+		secret_wipe((void *)(uintptr_t)json_object_get_string(s),
+		    (size_t)json_object_get_string_len(s));
+}
+
+static int
+decode_key(struct connection_key *k, const char *name, struct json_object *v)
+{
+	const char *text;
+	size_t n;
+
+	k->name_len = strlen(name);
+	k->name = strdup(name);
+	if (k->name == NULL)
+		return -1;
+	k->safe = name_is_config_key(name, k->name_len);
+	text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text == NULL)
+		return -1;
+	k->json_len = strlen(text);
+	k->json = secret_strndup(text, k->json_len);
+	if (k->json == NULL)
+		return -1;
+	if (v == NULL) {
+		k->value = secret_strndup("", 0);
+		k->value_len = 0;
+	} else if (json_object_is_type(v, json_type_string)) {
+		n = (size_t)json_object_get_string_len(v);
+		k->value = secret_strndup(json_object_get_string(v), n);
+		k->value_len = n;
+	} else {
+		k->value = secret_strndup(k->json, k->json_len);
+		k->value_len = k->json_len;
+	}
+	return k->value == NULL ? -1 : 0;
+}
+
+enum cfs_err
+decode_connection(const char *body, size_t len, const char *type,
+    struct connection **out, char *why, size_t whysz)
+{
+	struct json_object *root, *tok = NULL, *cfg = NULL;
+	struct connection *c = NULL;
+	enum cfs_err err = CFS_ERR_MALFORMED;
+	size_t n;
+
+	*out = NULL;
+	if (why != NULL && whysz > 0)
+		why[0] = '\0';
+	root = decode_parse(body, len);
+	if (root == NULL) {
+		snprintf(why, whysz, "body is not valid JSON");
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		snprintf(why, whysz, "body is not a JSON object");
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "access_token", &tok)) {
+		snprintf(why, whysz, "access_token is missing");
+		goto out;
+	}
+	if (!json_object_is_type(tok, json_type_string)) {
+		snprintf(why, whysz, "access_token is not a string");
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "connection_config", &cfg) && cfg != NULL &&
+	    !json_object_is_type(cfg, json_type_object)) {
+		snprintf(why, whysz, "connection_config is neither an object nor null");
+		goto out;
+	}
+	err = CFS_ERR_NO_MEMORY;
+	c = connection_new();
+	if (c == NULL)
+		goto out;
+	n = (size_t)json_object_get_string_len(tok);
+	c->token = secret_strndup(json_object_get_string(tok), n);
+	if (c->token == NULL)
+		goto out;
+	c->token_len = n;
+	c->token_exp = decode_jwt_exp(c->token, c->token_len);
+	c->config_null = (cfg == NULL);
+	if (cfg != NULL) {
+		size_t count = (size_t)json_object_object_length(cfg), i = 0;
+
+		c->keys = calloc(count ? count : 1, sizeof(*c->keys));
+		if (c->keys == NULL)
+			goto out;
+		json_object_object_foreach(cfg, key, val) {
+			if (i >= count)
+				break;
+			c->nkeys = i + 1;
+			if (decode_key(&c->keys[i], key, val) != 0)
+				goto out;
+			if (!c->keys[i].safe)
+				log_warnx("%s: config key that is not a safe file name "
+				    "left out of connectionConfig/", type);
+			decode_wipe_string(val);
+			i++;
+		}
+	}
+	if (connection_render(c, type) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	err = CFS_OK;
+out:
+	decode_wipe_string(tok);
+	connection_unref(&c);
+	json_object_put(root);
+	return err;
+}
+
+/* Copy s into out, turning control characters into spaces. */
+static void
+decode_copy_printable(char *out, size_t outsz, const char *s)
+{
+	size_t i;
+
+	if (outsz == 0)
+		return;
+	for (i = 0; s[i] != '\0' && i + 1 < outsz; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? ' ' : s[i];
+	out[i] = '\0';
+}
+
+static const char *
+decode_string_field(struct json_object *obj, const char *name)
+{
+	struct json_object *v;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return NULL;
+	if (!json_object_object_get_ex(obj, name, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+void
+decode_error_body(const char *body, size_t len, char *msg, size_t msgsz,
+    char *code, size_t codesz)
+{
+	struct json_object *root, *error = NULL;
+	const char *m, *c;
+
+	if (msgsz > 0)
+		msg[0] = '\0';
+	if (codesz > 0)
+		code[0] = '\0';
+	root = decode_parse(body, len);
+	if (root == NULL)
+		return;
+	(void)json_object_object_get_ex(root, "error", &error);
+	m = decode_string_field(error, "message");
+	if (m == NULL)
+		m = decode_string_field(root, "message");
+	if (m == NULL)
+		m = decode_string_field(root, "detail");
+	c = decode_string_field(error, "code");
+	if (c == NULL)
+		c = decode_string_field(root, "code");
+	if (m != NULL)
+		decode_copy_printable(msg, msgsz, m);
+	if (c != NULL)
+		decode_copy_printable(code, codesz, c);
+	json_object_put(root);
+}
+
+static int
+decode_b64url_value(char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '-' || ch == '+')
+		return 62;
+	if (ch == '_' || ch == '/')
+		return 63;
+	return -1;
+}
+
+long long
+decode_jwt_exp(const char *token, size_t len)
+{
+	const char *p1, *p2;
+	struct json_object *claims = NULL, *exp;
+	char *payload;
+	size_t n, i, out = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	long long result = 0;
+
+	p1 = memchr(token, '.', len);
+	if (p1 == NULL)
+		return 0;
+	p1++;
+	p2 = memchr(p1, '.', len - (size_t)(p1 - token));
+	if (p2 == NULL)
+		return 0;
+	n = (size_t)(p2 - p1);
+	if (n == 0 || n > 8192)
+		return 0;
+	payload = secret_alloc(n);
+	if (payload == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		int v = decode_b64url_value(p1[i]);
+
+		if (p1[i] == '=')
+			break;
+		if (v < 0)
+			goto out;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			payload[out++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	claims = decode_parse(payload, out);
+	if (claims != NULL && json_object_is_type(claims, json_type_object) &&
+	    json_object_object_get_ex(claims, "exp", &exp) &&
+	    (json_object_is_type(exp, json_type_int) ||
+	    json_object_is_type(exp, json_type_double)))
+		result = (long long)json_object_get_int64(exp);
+	if (result < 0)
+		result = 0;
+out:
+	json_object_put(claims);
+	secret_free(payload);
+	return result;
+}

@@ -1,0 +1,37 @@
+/*
+ * decode.h: the API's JSON bodies into C values (PROTOCOL.md). Tolerant of
+ * what the protocol allows (absent or null connection_config, unknown fields),
+ * strict about types: anything else is CFS_ERR_MALFORMED, never a crash.
+ * The only file that includes json-c.
+ */
+#ifndef CFS_DECODE_H
+#define CFS_DECODE_H
+
+#include <stddef.h>
+
+#include "connection.h"
+#include "err.h"
+
+/* Deepest nesting accepted in a body; deeper is malformed. */
+#define DECODE_MAX_DEPTH 32
+
+/*
+ * A 200 body into a new connection (rendered for type). On
+ * CFS_ERR_MALFORMED, why says what was wrong (never a value).
+ */
+enum cfs_err decode_connection(const char *body, size_t len, const char *type,
+    struct connection **out, char *why, size_t whysz);
+
+/*
+ * The server's message from an error body, as the SDK takes it:
+ * error.message, else message, else detail; and the code: error.code, else
+ * code. Empty strings when absent or not JSON. Control characters are
+ * replaced so that the message is safe on one log line.
+ */
+void decode_error_body(const char *body, size_t len, char *msg, size_t msgsz,
+    char *code, size_t codesz);
+
+/* The `exp` claim of a JWT (Unix seconds), or 0 when it is not a JWT with one. */
+long long decode_jwt_exp(const char *token, size_t len);
+
+#endif

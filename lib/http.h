@@ -1,0 +1,53 @@
+/*
+ * http.h: HTTP GET over libcurl with a pool of reused easy handles, so each
+ * request finds a warm keep-alive connection, and a capped body. The only
+ * file that includes curl; the curl-code to enum cfs_err table lives here.
+ */
+#ifndef CFS_HTTP_H
+#define CFS_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct http_client;
+
+struct http_options {
+	unsigned timeout_ms;	/* bounds the whole request, connect included */
+	size_t body_max;	/* larger bodies fail with CFS_ERR_TOO_BIG */
+	const char *cacert;	/* extra CA file, or NULL */
+	int verbose;		/* log curl's connection info (never headers) */
+};
+
+struct http_response {
+	long status;		/* 0 when no response arrived */
+	struct buf body;	/* secret memory */
+	long retry_after;	/* seconds from Retry-After, -1 when absent */
+	char connector_error[96];	/* X-Base44-Connector-Error, or "" */
+	char error_detail[160];	/* curl's message for transport failures */
+};
+
+/* Call once before any thread starts (wraps curl_global_init). */
+enum cfs_err http_global_init(void);
+void http_global_cleanup(void);
+
+enum cfs_err http_client_new(const struct http_options *opts, struct http_client **out);
+void http_client_free(struct http_client **client);
+
+/*
+ * GET url with the given header lines (NULL-terminated). The lines may hold
+ * secrets: they are wiped from curl's copies after the request. resp must be
+ * released with http_response_reset(). Returns CFS_OK when any HTTP response
+ * arrived (check resp->status), or the transport error.
+ */
+enum cfs_err http_get(struct http_client *client, const char *url,
+    const char *const *headers, struct http_response *resp);
+
+void http_response_init(struct http_response *resp);
+void http_response_reset(struct http_response *resp);
+
+/* Number of new TCP connections made so far (for the keep-alive test). */
+long http_client_connects(struct http_client *client);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * names.h: which names may become paths. A connector name or config key that
+ * fails these checks never reaches the network or the tree, so nothing the
+ * server or a caller sends can name a path outside its folder.
+ */
+#ifndef CFS_NAMES_H
+#define CFS_NAMES_H
+
+#include <stddef.h>
+
+#define NAME_CONNECTOR_MAX	64
+#define NAME_KEY_MAX		128
+
+/* ^[a-z0-9_-]{1,64}$: an integration type we may look up. */
+int name_is_connector(const char *name);
+
+/* ^[A-Za-z0-9._-]{1,128}$ and not "." or "..": a config key we may show. */
+int name_is_config_key(const char *key, size_t len);
+
+/*
+ * The env variable prefix of a type: upper-cased, every non-alphanumeric
+ * turned into '_' ("share_point" -> "SHARE_POINT"). out must hold
+ * strlen(name) + 1 bytes.
+ */
+void name_env_prefix(const char *name, char *out);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * secret.c: a small secure heap for tokens. Memory is carved from 64 KiB
+ * slabs that are mlock'ed and marked MADV_DONTDUMP; blocks are grouped in
+ * power-of-two size classes with one free list each, and are zeroed on free.
+ * Slabs are never returned: the heap is bounded by the peak number of live
+ * secrets, which the cache bounds. This is the one piece of process-wide
+ * mutable state in lib/ (besides libcurl's global init): locked memory is a
+ * process resource, like OpenSSL's secure heap.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "log.h"
+#include "secret.h"
+
+#define SECRET_SLAB_SIZE	(64 * 1024)
+#define SECRET_MIN_SHIFT	5	/* 32-byte smallest block */
+#define SECRET_MAX_SHIFT	16	/* 64 KiB largest pooled block */
+#define SECRET_CLASSES		(SECRET_MAX_SHIFT - SECRET_MIN_SHIFT + 1)
+#define SECRET_BIG_CLASS	0xff
+
+/* Sits in front of every block; 16 bytes keeps the payload aligned. */
+struct secret_header {
+	size_t size;		/* usable bytes after the header */
+	uint32_t class_index;	/* SECRET_BIG_CLASS for a dedicated mapping */
+	uint32_t magic;
+};
+
+#define SECRET_MAGIC 0x5ec12e75u
+
+struct secret_free_block {
+	struct secret_free_block *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct secret_free_block *free_list[SECRET_CLASSES];
+	char *slab_cursor;
+	size_t slab_left;
+	size_t mapped;
+	size_t unlocked;
+	int warned;
+} secret_heap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void
+secret_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		explicit_bzero(p, n);
+}
+
+/* Map, lock and hide from core dumps; caller holds the heap lock. */
+static void *
+secret_map_locked(size_t len)
+{
+	void *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, len, MADV_DONTDUMP);
+	if (mlock(p, len) != 0) {
+		secret_heap.unlocked += len;
+		if (!secret_heap.warned) {
+			secret_heap.warned = 1;
+			log_warn("mlock of token memory failed; tokens may reach swap "
+			    "(raise RLIMIT_MEMLOCK or grant CAP_IPC_LOCK)");
+		}
+	}
+	secret_heap.mapped += len;
+	return p;
+}
+
+static unsigned
+secret_class_of(size_t total)
+{
+	unsigned shift = SECRET_MIN_SHIFT;
+
+	while (((size_t)1 << shift) < total)
+		shift++;
+	return shift - SECRET_MIN_SHIFT;
+}
+
+void *
+secret_alloc(size_t len)
+{
+	struct secret_header *h = NULL;
+	size_t total;
+	unsigned ci;
+
+	if (len > SIZE_MAX - sizeof(*h) - 4096)
+		return NULL;
+	total = len + sizeof(*h);
+	pthread_mutex_lock(&secret_heap.lock);
+	if (total > ((size_t)1 << SECRET_MAX_SHIFT)) {
+		size_t maplen = (total + 4095) & ~(size_t)4095;
+
+		h = secret_map_locked(maplen);
+		if (h != NULL) {
+			h->size = maplen - sizeof(*h);
+			h->class_index = SECRET_BIG_CLASS;
+		}
+		goto out;
+	}
+	ci = secret_class_of(total);
+	if (secret_heap.free_list[ci] != NULL) {
+		struct secret_free_block *fb = secret_heap.free_list[ci];
+
+		secret_heap.free_list[ci] = fb->next;
+		h = (struct secret_header *)(void *)fb;
+		fb->next = NULL;
+	} else {
+		size_t block = (size_t)1 << (ci + SECRET_MIN_SHIFT);
+
+		if (secret_heap.slab_left < block) {
+			/* The slab's tail is too small for this class: give it to
+			 * the smaller classes' free lists rather than leaking it. */
+			while (secret_heap.slab_left >= ((size_t)1 << SECRET_MIN_SHIFT)) {
+				unsigned tci = secret_class_of(secret_heap.slab_left + 1) - 1;
+				size_t tblock = (size_t)1 << (tci + SECRET_MIN_SHIFT);
+				struct secret_free_block *fb = (void *)secret_heap.slab_cursor;
+
+				fb->next = secret_heap.free_list[tci];
+				secret_heap.free_list[tci] = fb;
+				secret_heap.slab_cursor += tblock;
+				secret_heap.slab_left -= tblock;
+			}
+			secret_heap.slab_cursor = secret_map_locked(SECRET_SLAB_SIZE);
+			if (secret_heap.slab_cursor == NULL) {
+				secret_heap.slab_left = 0;
+				goto out;
+			}
+			secret_heap.slab_left = SECRET_SLAB_SIZE;
+		}
+		h = (struct secret_header *)(void *)secret_heap.slab_cursor;
+		secret_heap.slab_cursor += block;
+		secret_heap.slab_left -= block;
+	}
+	h->size = ((size_t)1 << (ci + SECRET_MIN_SHIFT)) - sizeof(*h);
+	h->class_index = ci;
+out:
+	pthread_mutex_unlock(&secret_heap.lock);
+	if (h == NULL)
+		return NULL;
+	h->magic = SECRET_MAGIC;
+	memset(h + 1, 0, h->size);
+	return h + 1;
+}
+
+void
+secret_free(void *p)
+{
+	struct secret_header *h;
+	struct secret_free_block *fb;
+
+	if (p == NULL)
+		return;
+	h = (struct secret_header *)p - 1;
+	if (h->magic != SECRET_MAGIC) {
+		log_warnx("secret_free: not a secret block (ignored)");
+		return;
+	}
+	secret_wipe(p, h->size);
+	h->magic = 0;
+	if (h->class_index == SECRET_BIG_CLASS) {
+		size_t maplen = h->size + sizeof(*h);
+
+		pthread_mutex_lock(&secret_heap.lock);
+		secret_heap.mapped -= maplen;
+		pthread_mutex_unlock(&secret_heap.lock);
+		munmap(h, maplen);
+		return;
+	}
+	pthread_mutex_lock(&secret_heap.lock);
+	fb = (struct secret_free_block *)(void *)h;
+	fb->next = secret_heap.free_list[h->class_index];
+	secret_heap.free_list[h->class_index] = fb;
+	pthread_mutex_unlock(&secret_heap.lock);
+}
+
+char *
+secret_strndup(const char *s, size_t n)
+{
+	char *p;
+
+	if (n == SIZE_MAX)
+		return NULL;
+	p = secret_alloc(n + 1);
+	if (p == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+size_t
+secret_unlocked_bytes(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&secret_heap.lock);
+	n = secret_heap.unlocked;
+	pthread_mutex_unlock(&secret_heap.lock);
+	return n;
+}
+
+size_t
+secret_mapped_bytes(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&secret_heap.lock);
+	n = secret_heap.mapped;
+	pthread_mutex_unlock(&secret_heap.lock);
+	return n;
+}
+
+int
+secret_harden_process(void)
+{
+	struct rlimit nocore = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &nocore) != 0)
+		return -1;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -1;
+	return 0;
+}
