@@ -1,0 +1,522 @@
+/*
+ * test_base44.c: the token endpoint as the SDK speaks it (base44.h): URL
+ * building with encodeURIComponent, and base44_fetch() against a tiny
+ * scripted HTTP server on 127.0.0.1 (one canned response per connection),
+ * which shows the request on the wire and how each answer is interpreted.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base44.h"
+#include "config.h"
+#include "unit.h"
+
+/* encodeURIComponent */
+
+START_TEST(test_encode_component_follows_encodeuricomponent)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "slack", "slack" },
+		{ "share_point", "share_point" },
+		{ "ABCxyz019", "ABCxyz019" },
+		{ "-_.!~*'()", "-_.!~*'()" },
+		{ "a b", "a%20b" },
+		{ "a/b", "a%2Fb" },
+		{ "..", ".." },
+		{ "?#&=+,;:@$", "%3F%23%26%3D%2B%2C%3B%3A%40%24" },
+		{ "%", "%25" },
+		{ "caf\xc3\xa9", "caf%C3%A9" },
+		{ "\xe2\x82\xac", "%E2%82%AC" },
+		{ "\x01\x7f", "%01%7F" },
+		{ "[]{}|\\^`\"<>", "%5B%5D%7B%7D%7C%5C%5E%60%22%3C%3E" },
+		{ "", "" },
+	};
+	char out[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = base44_encode_component(cases[i].in, out, sizeof(out));
+
+		ck_assert_msg(n == (int)strlen(cases[i].want), "'%s': length %d", cases[i].in, n);
+		ck_assert_str_eq(out, cases[i].want);
+	}
+}
+END_TEST
+
+START_TEST(test_encode_component_refuses_too_small_buffer)
+{
+	char out[8];
+
+	/* "abc" needs 4 bytes with the NUL; "%20" needs 4 too. */
+	ck_assert_int_eq(base44_encode_component("abc", out, 4), 3);
+	ck_assert_int_eq(base44_encode_component("abc", out, 3), -1);
+	ck_assert_int_eq(base44_encode_component(" ", out, 4), 3);
+	ck_assert_str_eq(out, "%20");
+	ck_assert_int_eq(base44_encode_component(" ", out, 3), -1);
+	ck_assert_int_eq(base44_encode_component("", out, 1), 0);
+	ck_assert_int_eq(base44_encode_component("", out, 0), -1);
+}
+END_TEST
+
+START_TEST(test_token_url_is_exact)
+{
+	static const struct {
+		const char *api, *app, *type, *want;
+	} cases[] = {
+		{ "http://127.0.0.1:8044", "app1", "share_point",
+		  "http://127.0.0.1:8044/api/apps/app1/external-auth/tokens/share_point" },
+		{ "https://base44.app", "65f0c0ffee", "slack",
+		  "https://base44.app/api/apps/65f0c0ffee/external-auth/tokens/slack" },
+		{ "https://base44.app", "app1", "a b/c",
+		  "https://base44.app/api/apps/app1/external-auth/tokens/a%20b%2Fc" },
+	};
+	char out[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = base44_token_url(out, sizeof(out), cases[i].api, cases[i].app,
+		    cases[i].type);
+
+		ck_assert_int_eq(n, (int)strlen(cases[i].want));
+		ck_assert_str_eq(out, cases[i].want);
+	}
+}
+END_TEST
+
+START_TEST(test_token_url_too_small_buffer_returns_minus_one)
+{
+	static const char want[] =
+	    "http://127.0.0.1:8044/api/apps/app1/external-auth/tokens/share_point";
+	char out[sizeof(want)];
+
+	ck_assert_int_eq(base44_token_url(out, sizeof(want), "http://127.0.0.1:8044", "app1",
+	    "share_point"), (int)sizeof(want) - 1);
+	ck_assert_int_eq(base44_token_url(out, sizeof(want) - 1, "http://127.0.0.1:8044",
+	    "app1", "share_point"), -1);
+	ck_assert_int_eq(base44_token_url(out, 10, "http://127.0.0.1:8044", "app1", "slack"), -1);
+}
+END_TEST
+
+START_TEST(test_token_url_refuses_overlong_type)
+{
+	char type[300], out[2048];
+
+	memset(type, 'a', sizeof(type) - 1);
+	type[sizeof(type) - 1] = '\0';
+	ck_assert_int_eq(base44_token_url(out, sizeof(out), "https://base44.app", "app1", type),
+	    -1);
+}
+END_TEST
+
+/* A scripted HTTP server: serves responses[i] to the i-th connection. */
+
+#define SERVER_MAX 4
+
+struct fake_server {
+	int fd;
+	int port;
+	pthread_t thread;
+	int n;
+	const char *responses[SERVER_MAX];	/* NULL: accept, read, never answer */
+	size_t lens[SERVER_MAX];
+	char requests[SERVER_MAX][4096];
+	int served;
+};
+
+static void
+server_read_request(int fd, char *req, size_t reqsz)
+{
+	size_t len = 0;
+	ssize_t r;
+
+	req[0] = '\0';
+	while (len + 1 < reqsz && strstr(req, "\r\n\r\n") == NULL) {
+		r = recv(fd, req + len, reqsz - 1 - len, 0);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		req[len] = '\0';
+	}
+}
+
+static void *
+server_main(void *arg)
+{
+	struct fake_server *s = arg;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		int fd = accept(s->fd, NULL, NULL);
+		size_t off = 0;
+		char drain[256];
+
+		if (fd < 0)
+			break;
+		server_read_request(fd, s->requests[i], sizeof(s->requests[i]));
+		s->served = i + 1;
+		if (s->responses[i] == NULL) {
+			/* Hang until the client gives up. */
+			while (recv(fd, drain, sizeof(drain), 0) > 0)
+				continue;
+		} else {
+			while (off < s->lens[i]) {
+				ssize_t w = send(fd, s->responses[i] + off, s->lens[i] - off,
+				    MSG_NOSIGNAL);
+
+				if (w <= 0)
+					break;	/* the client stopped reading (body cap) */
+				off += (size_t)w;
+			}
+			shutdown(fd, SHUT_WR);
+			while (recv(fd, drain, sizeof(drain), 0) > 0)
+				continue;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+server_start(struct fake_server *s)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->responses[i] != NULL && s->lens[i] == 0)
+			s->lens[i] = strlen(s->responses[i]);
+	s->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(s->fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(s->fd, 8), 0);
+	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&sa, &salen), 0);
+	s->port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void
+server_stop(struct fake_server *s)
+{
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+}
+
+/* A full response with a correct Content-Length, in static storage per slot. */
+static const char *
+http_reply(int slot, const char *status_line, const char *headers, const char *body)
+{
+	static char replies[SERVER_MAX][2048];
+
+	snprintf(replies[slot], sizeof(replies[slot]),
+	    "HTTP/1.1 %s\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n%s",
+	    status_line, headers, strlen(body), body);
+	return replies[slot];
+}
+
+static struct base44_client *
+client_for(int port, unsigned timeout_s)
+{
+	char url[64];
+	struct base44_options o = {
+		.api_url = url,
+		.app_id = "app1",
+		.service_token = "svc-SECRET-1",
+		.timeout_s = timeout_s,
+		.body_max = CONFIG_BODY_MAX,
+	};
+	struct base44_client *c = NULL;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	ck_assert_int_eq(base44_client_new(&o, &c), CFS_OK);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+/* Fetch one connection from a server that answers with response. */
+static enum cfs_err
+fetch_once(const char *response, const char *type, struct fake_server *s,
+    struct connection **conn, struct base44_result *res)
+{
+	struct base44_client *c;
+	enum cfs_err err;
+
+	memset(s, 0, sizeof(*s));
+	s->n = 1;
+	s->responses[0] = response;
+	server_start(s);
+	c = client_for(s->port, 5);
+	err = base44_fetch(c, type, conn, res);
+	base44_client_free(&c);
+	ck_assert_ptr_null(c);
+	server_stop(s);
+	return err;
+}
+
+static int
+request_has_header(const char *req, const char *line)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "\r\n%s\r\n", line);
+	return strstr(req, want) != NULL;
+}
+
+START_TEST(test_fetch_sends_the_sdk_request)
+{
+	const char *resp = http_reply(0, "200 OK", "Content-Type: application/json\r\n",
+	    "{\"access_token\":\"t\",\"integration_type\":\"share_point\","
+	    "\"connection_config\":{\"subdomain\":\"contoso\"}}");
+	struct fake_server s;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	const char *req;
+
+	ck_assert_int_eq(fetch_once(resp, "share_point", &s, &conn, &res), CFS_OK);
+	req = s.requests[0];
+	ck_assert_msg(strncmp(req, "GET /api/apps/app1/external-auth/tokens/share_point HTTP/1.1\r\n",
+	    63) == 0, "request line: %.80s", req);
+	ck_assert_msg(request_has_header(req, "Authorization: Bearer svc-SECRET-1"),
+	    "no bearer header in %s", req);
+	ck_assert(request_has_header(req, "X-App-Id: app1"));
+	ck_assert(request_has_header(req, "Accept: application/json"));
+	ck_assert_ptr_null(strstr(req, "Content-Type:"));
+	ck_assert_int_eq(res.err, CFS_OK);
+	ck_assert_int_eq(res.status, 200);
+	ck_assert_ptr_nonnull(conn);
+	ck_assert_str_eq(conn->token, "t");
+	ck_assert_str_eq(conn->json_doc,
+	    "{\"accessToken\":\"t\",\"connectionConfig\":{\"subdomain\":\"contoso\"}}\n");
+	connection_unref(&conn);
+}
+END_TEST
+
+START_TEST(test_fetch_percent_encodes_the_type_in_the_path)
+{
+	const char *resp = http_reply(0, "404 Not Found", "", "{}");
+	struct fake_server s;
+	struct connection *conn = NULL;
+	struct base44_result res;
+
+	ck_assert_int_eq(fetch_once(resp, "a b/c", &s, &conn, &res), CFS_ERR_NOT_FOUND);
+	ck_assert_msg(strncmp(s.requests[0], "GET /api/apps/app1/external-auth/tokens/a%20b%2Fc ",
+	    50) == 0, "request line: %.80s", s.requests[0]);
+}
+END_TEST
+
+START_TEST(test_fetch_maps_error_statuses_and_reads_the_message)
+{
+	static const struct {
+		const char *response;
+		enum cfs_err err;
+		long status;
+		const char *message, *code;
+		long retry_after;
+	} cases[] = {
+		{ "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 62\r\n\r\n"
+		  "{\"detail\":\"Connector connection not found\",\"code\":\"NOT_FOUND\"}",
+		  CFS_ERR_NOT_FOUND, 404, "Connector connection not found", "NOT_FOUND", -1 },
+		{ "HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 25\r\n\r\n"
+		  "{\"detail\":\"Unauthorized\"}",
+		  CFS_ERR_DENIED, 401, "Unauthorized", "", -1 },
+		{ "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n"
+		  "X-Base44-Connector-Error: metered_connector_requires_proxy\r\n"
+		  "Content-Length: 37\r\n\r\n{\"detail\":\"Connector 'x' is metered\"}",
+		  CFS_ERR_DENIED, 403, "Connector 'x' is metered",
+		  "metered_connector_requires_proxy", -1 },
+		{ "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n"
+		  "X-Base44-Connector-Error: from_header\r\nContent-Length: 45\r\n\r\n"
+		  "{\"error\":{\"message\":\"m\",\"code\":\"from_body\"}}",
+		  CFS_ERR_DENIED, 403, "m", "from_body", -1 },
+		{ "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 30\r\n"
+		  "Content-Length: 4\r\n\r\nslow",
+		  CFS_ERR_RATE_LIMITED, 429, "", "", 30 },
+		{ "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n"
+		  "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\nContent-Length: 0\r\n\r\n",
+		  CFS_ERR_RATE_LIMITED, 429, "", "", -1 },
+		{ "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+		  "Content-Length: 11\r\n\r\nBad Gateway",
+		  CFS_ERR_SERVER, 503, "", "", -1 },
+		{ "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
+		  "Content-Length: 24\r\n\r\n{\"message\":\"db\\nis down\"}",
+		  CFS_ERR_SERVER, 500, "db is down", "", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake_server s;
+		struct connection *conn = (struct connection *)&s;	/* must be reset */
+		struct base44_result res;
+		enum cfs_err err = fetch_once(cases[i].response, "slack", &s, &conn, &res);
+
+		ck_assert_msg(err == cases[i].err, "case %zu: %s", i, err_name(err));
+		ck_assert_int_eq(res.err, cases[i].err);
+		ck_assert_ptr_null(conn);
+		ck_assert_int_eq(res.status, cases[i].status);
+		ck_assert_str_eq(res.message, cases[i].message);
+		ck_assert_str_eq(res.code, cases[i].code);
+		ck_assert_int_eq(res.retry_after, cases[i].retry_after);
+	}
+}
+END_TEST
+
+START_TEST(test_fetch_malformed_200_body_is_malformed_with_reason)
+{
+	static const char *const responses[] = {
+		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 8\r\n\r\nnot json",
+		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 19\r\n\r\n"
+		"{\"access_token\":12}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++) {
+		struct fake_server s;
+		struct connection *conn = NULL;
+		struct base44_result res;
+
+		ck_assert_int_eq(fetch_once(responses[i], "slack", &s, &conn, &res),
+		    CFS_ERR_MALFORMED);
+		ck_assert_ptr_null(conn);
+		ck_assert_int_eq(res.status, 200);
+		ck_assert_msg(res.message[0] != '\0', "case %zu: no reason given", i);
+	}
+}
+END_TEST
+
+START_TEST(test_fetch_body_over_64k_is_too_big)
+{
+	static char resp[100 * 1024];
+	struct fake_server s;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	size_t body = 70 * 1024, n;
+
+	n = (size_t)snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n{\"access_token\":\"", body);
+	memset(resp + n, 'A', body - 18);
+	n += body - 18;
+	memcpy(resp + n, "\"}", 3);
+	ck_assert_int_eq(fetch_once(resp, "slack", &s, &conn, &res), CFS_ERR_TOO_BIG);
+	ck_assert_ptr_null(conn);
+	ck_assert_int_eq(res.err, CFS_ERR_TOO_BIG);
+}
+END_TEST
+
+START_TEST(test_fetch_to_closed_port_is_refused_without_status)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* A port that was free a moment ago and has no listener. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+	close(fd);
+	c = client_for(ntohs(sa.sin_port), 5);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_REFUSED);
+	ck_assert_ptr_null(conn);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_msg(res.message[0] != '\0', "no transport detail");
+	ck_assert_ptr_null(strstr(res.message, "svc-SECRET-1"));
+	base44_client_free(&c);
+}
+END_TEST
+
+START_TEST(test_fetch_that_hangs_times_out)
+{
+	struct fake_server s;
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+
+	memset(&s, 0, sizeof(s));
+	s.n = 1;
+	s.responses[0] = NULL;
+	server_start(&s);
+	c = client_for(s.port, 1);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_TIMEOUT);
+	ck_assert_ptr_null(conn);
+	ck_assert_int_eq(res.status, 0);
+	base44_client_free(&c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_set_service_token_replaces_bearer_for_next_request)
+{
+	const char *resp = http_reply(0, "401 Unauthorized", "", "{}");
+	struct fake_server s;
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+
+	memset(&s, 0, sizeof(s));
+	s.n = 2;
+	s.responses[0] = resp;
+	s.responses[1] = resp;
+	server_start(&s);
+	c = client_for(s.port, 5);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_DENIED);
+	ck_assert_int_eq(base44_set_service_token(c, "svc-NEW-2"), CFS_OK);
+	ck_assert_int_eq(base44_set_service_token(c, ""), CFS_ERR_INVALID);
+	ck_assert_int_eq(base44_set_service_token(c, NULL), CFS_ERR_INVALID);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_DENIED);
+	base44_client_free(&c);
+	server_stop(&s);
+	ck_assert(request_has_header(s.requests[0], "Authorization: Bearer svc-SECRET-1"));
+	ck_assert(request_has_header(s.requests[1], "Authorization: Bearer svc-NEW-2"));
+}
+END_TEST
+
+START_TEST(test_client_free_accepts_null)
+{
+	struct base44_client *c = NULL;
+
+	base44_client_free(&c);
+	base44_client_free(NULL);
+}
+END_TEST
+
+Suite *
+base44_suite(void)
+{
+	Suite *s = suite_create("base44");
+	TCase *url = tcase_create("url");
+	TCase *fetch = tcase_create("fetch");
+
+	tcase_add_test(url, test_encode_component_follows_encodeuricomponent);
+	tcase_add_test(url, test_encode_component_refuses_too_small_buffer);
+	tcase_add_test(url, test_token_url_is_exact);
+	tcase_add_test(url, test_token_url_too_small_buffer_returns_minus_one);
+	tcase_add_test(url, test_token_url_refuses_overlong_type);
+	suite_add_tcase(s, url);
+
+	tcase_add_test(fetch, test_fetch_sends_the_sdk_request);
+	tcase_add_test(fetch, test_fetch_percent_encodes_the_type_in_the_path);
+	tcase_add_test(fetch, test_fetch_maps_error_statuses_and_reads_the_message);
+	tcase_add_test(fetch, test_fetch_malformed_200_body_is_malformed_with_reason);
+	tcase_add_test(fetch, test_fetch_body_over_64k_is_too_big);
+	tcase_add_test(fetch, test_fetch_to_closed_port_is_refused_without_status);
+	tcase_add_test(fetch, test_fetch_that_hangs_times_out);
+	tcase_add_test(fetch, test_set_service_token_replaces_bearer_for_next_request);
+	tcase_add_test(fetch, test_client_free_accepts_null);
+	suite_add_tcase(s, fetch);
+	return s;
+}
