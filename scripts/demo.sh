@@ -11,7 +11,8 @@ bin="$top/fs/connectorfs"
 ctl="$top/scripts/emulatorctl"
 
 is_mounted() {
-	grep -q " $1 fuse.connectorfs " /proc/self/mountinfo 2>/dev/null
+	awk -v m="$1" '$5 == m && / - fuse\.connectorfs / { found = 1 }
+		END { exit !found }' /proc/self/mountinfo
 }
 
 stop() {

@@ -317,47 +317,45 @@ END_TEST
 START_TEST(test_fetch_maps_error_statuses_and_reads_the_message)
 {
 	static const struct {
-		const char *response;
+		const char *status_line, *headers, *body;
 		enum cfs_err err;
 		long status;
 		const char *message, *code;
 		long retry_after;
 	} cases[] = {
-		{ "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 62\r\n\r\n"
+		{ "404 Not Found", "",
 		  "{\"detail\":\"Connector connection not found\",\"code\":\"NOT_FOUND\"}",
 		  CFS_ERR_NOT_FOUND, 404, "Connector connection not found", "NOT_FOUND", -1 },
-		{ "HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 25\r\n\r\n"
-		  "{\"detail\":\"Unauthorized\"}",
+		{ "401 Unauthorized", "", "{\"detail\":\"Unauthorized\"}",
 		  CFS_ERR_DENIED, 401, "Unauthorized", "", -1 },
-		{ "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n"
-		  "X-Base44-Connector-Error: metered_connector_requires_proxy\r\n"
-		  "Content-Length: 37\r\n\r\n{\"detail\":\"Connector 'x' is metered\"}",
+		{ "403 Forbidden",
+		  "X-Base44-Connector-Error: metered_connector_requires_proxy\r\n",
+		  "{\"detail\":\"Connector 'x' is metered\"}",
 		  CFS_ERR_DENIED, 403, "Connector 'x' is metered",
 		  "metered_connector_requires_proxy", -1 },
-		{ "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n"
-		  "X-Base44-Connector-Error: from_header\r\nContent-Length: 45\r\n\r\n"
+		/* The SDK prefers the body's code over the header's. */
+		{ "403 Forbidden", "X-Base44-Connector-Error: from_header\r\n",
 		  "{\"error\":{\"message\":\"m\",\"code\":\"from_body\"}}",
 		  CFS_ERR_DENIED, 403, "m", "from_body", -1 },
-		{ "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 30\r\n"
-		  "Content-Length: 4\r\n\r\nslow",
+		{ "429 Too Many Requests", "Retry-After: 30\r\n", "slow",
 		  CFS_ERR_RATE_LIMITED, 429, "", "", 30 },
-		{ "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n"
-		  "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\nContent-Length: 0\r\n\r\n",
+		/* An HTTP-date Retry-After is allowed but not usable. */
+		{ "429 Too Many Requests", "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n", "",
 		  CFS_ERR_RATE_LIMITED, 429, "", "", -1 },
-		{ "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-		  "Content-Length: 11\r\n\r\nBad Gateway",
+		{ "503 Service Unavailable", "", "Bad Gateway",
 		  CFS_ERR_SERVER, 503, "", "", -1 },
-		{ "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
-		  "Content-Length: 24\r\n\r\n{\"message\":\"db\\nis down\"}",
+		{ "500 Internal Server Error", "", "{\"message\":\"db\\nis down\"}",
 		  CFS_ERR_SERVER, 500, "db is down", "", -1 },
+		{ "408 Request Timeout", "", "", CFS_ERR_TIMEOUT, 408, "", "", -1 },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fake_server s;
-		struct connection *conn = (struct connection *)&s;	/* must be reset */
+		struct connection *conn = NULL;
 		struct base44_result res;
-		enum cfs_err err = fetch_once(cases[i].response, "slack", &s, &conn, &res);
+		enum cfs_err err = fetch_once(http_reply(0, cases[i].status_line,
+		    cases[i].headers, cases[i].body), "slack", &s, &conn, &res);
 
 		ck_assert_msg(err == cases[i].err, "case %zu: %s", i, err_name(err));
 		ck_assert_int_eq(res.err, cases[i].err);
@@ -372,21 +370,16 @@ END_TEST
 
 START_TEST(test_fetch_malformed_200_body_is_malformed_with_reason)
 {
-	static const char *const responses[] = {
-		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 8\r\n\r\nnot json",
-		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 19\r\n\r\n"
-		"{\"access_token\":12}",
-	};
+	static const char *const bodies[] = { "not json", "", "{\"access_token\":12}", "[]" };
 	size_t i;
 
-	for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++) {
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		struct fake_server s;
 		struct connection *conn = NULL;
 		struct base44_result res;
 
-		ck_assert_int_eq(fetch_once(responses[i], "slack", &s, &conn, &res),
-		    CFS_ERR_MALFORMED);
+		ck_assert_int_eq(fetch_once(http_reply(0, "200 OK", "", bodies[i]), "slack", &s,
+		    &conn, &res), CFS_ERR_MALFORMED);
 		ck_assert_ptr_null(conn);
 		ck_assert_int_eq(res.status, 200);
 		ck_assert_msg(res.message[0] != '\0', "case %zu: no reason given", i);
