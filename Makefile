@@ -117,7 +117,7 @@ demo-stop:
 	@sh scripts/demo.sh stop
 
 bench: deps $(BIN)
-	@sh scripts/bench.sh
+	@python3 scripts/bench.py
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -906,9 +906,12 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	struct cfs_ctx *ctx = userdata;
 
 	ctx->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
-	/* A changed mtime (same size) must drop the kernel's pages too. */
-	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
-		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * No auto_inval_data: it would make every read() check attributes.
+	 * A changed value is announced by the notifier instead, and a changed
+	 * size makes the kernel drop its pages on the next GETATTR anyway.
+	 */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	log_debug("kernel %s no-open mode", ctx->no_open ? "supports" : "lacks");
 }

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""make bench: connectorfs against tmpfs and against curl|jq, side by side.
+
+Everything runs in one process tree against the bundled emulator on
+loopback: timings are medians of interleaved rounds (connectorfs and its
+baseline alternate, so machine noise hits both alike) and ratios are what
+to read. Prints one Markdown table. Needs root (tmpfs and FUSE mounts).
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOKEN = "xoxb-bench-token-0123456789-abcdefghijklmnopqrs"  # 48 bytes, as PERF.md
+
+
+def control(url, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + "/_control/" + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def is_mounted(path):
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix="cfs-bench-")
+        self.procs = []
+        self.mounts = []
+        self.fsbench = os.path.join(self.tmp, "fsbench")
+        subprocess.run(["cc", "-O2", "-pthread", "-o", self.fsbench,
+                        os.path.join(TOP, "scripts/bench/fsbench.c")], check=True)
+
+    def start_emulator(self):
+        port_file = os.path.join(self.tmp, "port")
+        p = subprocess.Popen([sys.executable, os.path.join(TOP, "scripts/emulator.py"),
+                              "--port", "0", "--port-file", port_file],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        deadline = time.time() + 10
+        while not os.path.exists(port_file):
+            if time.time() > deadline:
+                raise SystemExit("bench: emulator did not start")
+            time.sleep(0.05)
+        self.url = "http://127.0.0.1:" + open(port_file).read().strip()
+
+    def mount(self, name, *opts):
+        mnt = os.path.join(self.tmp, name)
+        os.makedirs(mnt)
+        env = dict(os.environ, BASE44_APP_ID="demo-app",
+                   BASE44_SERVICE_TOKEN="demo-service-token", BASE44_API_URL=self.url)
+        cmd = [self.args.binary, "-f", mnt] + (["-o", ",".join(opts)] if opts else [])
+        log = open(os.path.join(self.tmp, name + ".log"), "w")
+        p = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+        self.procs.append(p)
+        self.mounts.append(mnt)
+        deadline = time.time() + 10
+        while not is_mounted(mnt):
+            if p.poll() is not None or time.time() > deadline:
+                raise SystemExit("bench: mount failed, see " + log.name)
+            time.sleep(0.02)
+        return mnt, p
+
+    def tmpfs(self):
+        d = os.path.join(self.tmp, "tmpfs")
+        os.makedirs(d)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d], check=True)
+        self.mounts.append(d)
+        os.makedirs(os.path.join(d, "slack"))
+        with open(os.path.join(d, "slack", "access_token"), "w") as f:
+            f.write(TOKEN)
+        return d
+
+    def fsb(self, mode, path, n):
+        out = subprocess.run([self.fsbench, mode, path, str(n)], check=True,
+                             capture_output=True, text=True).stdout
+        return float(out.strip())
+
+    def interleaved(self, mode, a, b, n, rounds):
+        ra, rb = [], []
+        for i in range(rounds):
+            pair = [(a, ra), (b, rb)] if i % 2 == 0 else [(b, rb), (a, ra)]
+            for path, acc in pair:
+                acc.append(self.fsb(mode, path, n))
+        return statistics.median(ra), statistics.median(rb)
+
+    def count(self, type_):
+        return control(self.url, "GET", "counts").get(type_, 0)
+
+    def cleanup(self):
+        for m in reversed(self.mounts):
+            if is_mounted(m):
+                subprocess.run(["fusermount3", "-u", m], stderr=subprocess.DEVNULL)
+                if is_mounted(m):
+                    subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def timed(cmd, rounds, prepare=None):
+    out = []
+    for i in range(rounds):
+        if prepare:
+            prepare(i)
+        t0 = time.perf_counter()
+        subprocess.run(cmd(i), shell=True, check=True, stdout=subprocess.DEVNULL)
+        out.append((time.perf_counter() - t0) * 1e6)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--binary", default=os.path.join(TOP, "fs/connectorfs"))
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
+    args = ap.parse_args()
+    scale = 10 if args.quick else 1
+    b = Bench(args)
+    rows = []
+    try:
+        b.start_emulator()
+        control(b.url, "PUT", "connections/slack", {"access_token": TOKEN,
+                                                     "connection_config": None})
+        tmpfs = b.tmpfs()
+        mnt, daemon = b.mount("mnt")
+        cfs_file = os.path.join(mnt, "slack", "access_token")
+        tmp_file = os.path.join(tmpfs, "slack", "access_token")
+        assert open(cfs_file).read() == TOKEN
+
+        r = max(3, args.rounds // scale)
+        a, t = b.interleaved("read", cfs_file, tmp_file, 20000 // scale, r)
+        rows.append(("warm open+read+close", f"{a / 1000:.2f} µs", f"{t / 1000:.2f} µs (tmpfs)",
+                     a / t, "≤ 1.5×"))
+        a, t = b.interleaved("cat", cfs_file, tmp_file, 200 // scale, r)
+        rows.append(("whole `cat` process", f"{a / 1000:.0f} µs", f"{t / 1000:.0f} µs (tmpfs)",
+                     a / t, "≤ 1.05×"))
+        a, t = b.interleaved("stat", cfs_file, tmp_file, 20000 // scale, r)
+        rows.append(("stat", f"{a / 1000:.2f} µs", f"{t / 1000:.2f} µs (tmpfs)", a / t, "—"))
+
+        # Cold: a connector never read before (nothing cached anywhere) vs
+        # what a script does without connectorfs.
+        cold_rounds = max(3, 9 // scale)
+        for i in range(cold_rounds):
+            control(b.url, "PUT", f"connections/cold{i}", {"access_token": TOKEN})
+        hdr = os.path.join(b.tmp, "headers")
+        with open(hdr, "w") as f:
+            f.write("Authorization: Bearer demo-service-token\nX-App-Id: demo-app\n"
+                    "Accept: application/json\n")
+        cold_cfs, cold_curl = [], []
+        for i in range(cold_rounds):
+            cold_cfs += timed(lambda _: f"cat {mnt}/cold{i}/access_token", 1)
+            cold_curl += timed(lambda _: f"curl -s -H @{hdr} {b.url}/api/apps/demo-app/"
+                               f"external-auth/tokens/cold{i} | jq -r .access_token", 1)
+        a, t = statistics.median(cold_cfs), statistics.median(cold_curl)
+        rows.append(("cold read (first ever)", f"{a / 1000:.1f} ms", f"{t / 1000:.1f} ms (curl \\| jq)",
+                     a / t, "—"))
+
+        # Single-flight: 64 first readers at once, upstream slowed to overlap.
+        control(b.url, "PUT", "connections/burst", {"access_token": TOKEN})
+        control(b.url, "PUT", "latency", {"seconds": 0.2})
+        before = b.count("burst")
+        subprocess.run([b.fsbench, "burst", os.path.join(mnt, "burst", "access_token"), "64"],
+                       check=True, stdout=subprocess.DEVNULL)
+        n = b.count("burst") - before
+        control(b.url, "PUT", "latency", {"seconds": 0})
+        rows.append(("requests from 64 concurrent first readers", str(n), "", None, "1"))
+
+        # A 10 s full-speed read loop with ttl=2: refresh-ahead, no storm.
+        mnt2, _ = b.mount("mnt-ttl2", "ttl=2")
+        f2 = os.path.join(mnt2, "slack", "access_token")
+        before = b.count("slack")
+        seconds = 10 if not args.quick else 4
+        t_end = time.time() + seconds
+        reads = 0
+        while time.time() < t_end:
+            b.fsb("read", f2, 2000)
+            reads += 2000
+        n = b.count("slack") - before
+        rows.append((f"requests in a {seconds} s read loop, ttl=2 ({reads} reads)", str(n), "",
+                     None, f"≤ {seconds // 2 + 2}"))
+
+        # Memory: 50 connectors read through one daemon.
+        for i in range(50):
+            control(b.url, "PUT", f"connections/mem{i}",
+                    {"access_token": TOKEN + str(i), "connection_config": {"subdomain": f"s{i}"}})
+        for i in range(50):
+            with open(os.path.join(mnt, f"mem{i}", "access_token")) as f:
+                f.read()
+            with open(os.path.join(mnt, f"mem{i}", "env")) as f:
+                f.read()
+        with open(f"/proc/{daemon.pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+        rss_kb = int(status["VmRSS"].split()[0])
+        rows.append(("daemon RSS after 50 connectors read", f"{rss_kb / 1024:.1f} MiB", "", None,
+                     "≤ 8 MiB"))
+    finally:
+        b.cleanup()
+
+    print(f"\nconnectorfs bench, {time.strftime('%Y-%m-%d')}, {os.uname().sysname} "
+          f"{os.uname().release}, {os.cpu_count()} CPUs; medians of {max(3, args.rounds // scale)} "
+          "interleaved rounds\n")
+    print("| measurement | connectorfs | baseline | ratio | target |")
+    print("|---|---|---|---|---|")
+    for name, val, base, ratio, target in rows:
+        rs = f"{ratio:.2f}×" if ratio is not None else ""
+        print(f"| {name} | {val} | {base} | {rs} | {target} |")
+
+
+if __name__ == "__main__":
+    main()
