@@ -44,6 +44,12 @@ class Bench:
         self.fsbench = os.path.join(self.tmp, "fsbench")
         subprocess.run(["cc", "-O2", "-pthread", "-o", self.fsbench,
                         os.path.join(TOP, "scripts/bench/fsbench.c")], check=True)
+        self.curlfloor = os.path.join(self.tmp, "curlfloor")
+        subprocess.run(["cc", "-O2", "-o", self.curlfloor,
+                        os.path.join(TOP, "scripts/bench/curlfloor.c")] +
+                       subprocess.run(["pkg-config", "--libs", "libcurl"], check=True,
+                                      capture_output=True, text=True).stdout.split(),
+                       check=True)
 
     def start_emulator(self):
         port_file = os.path.join(self.tmp, "port")
@@ -211,8 +217,17 @@ def main():
         with open(f"/proc/{daemon.pid}/status") as f:
             status = dict(line.split(":", 1) for line in f if ":" in line)
         rss_kb = int(status["VmRSS"].split()[0])
-        rows.append(("daemon RSS after 50 connectors read", f"{rss_kb / 1024:.1f} MiB", "", None,
+        anon_kb = int(status["RssAnon"].split()[0])
+        floor = dict(line.split(":", 1) for line in subprocess.run(
+            [b.curlfloor], check=True, capture_output=True, text=True).stdout.splitlines())
+        floor_kb = int(floor["VmRSS"].split()[0])
+        floor_anon_kb = int(floor["RssAnon"].split()[0])
+        rows.append(("daemon RSS after 50 connectors read", f"{rss_kb / 1024:.1f} MiB",
+                     f"{floor_kb / 1024:.1f} MiB (empty libcurl program)", rss_kb / floor_kb,
                      "≤ 8 MiB"))
+        rows.append(("  of which anonymous (heap, stacks, secrets)", f"{anon_kb / 1024:.1f} MiB",
+                     f"{floor_anon_kb / 1024:.1f} MiB (empty libcurl program)",
+                     anon_kb / floor_anon_kb, ""))
     finally:
         b.cleanup()
 
