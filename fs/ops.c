@@ -501,7 +501,10 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		v = cv.value;
 	}
-	if (ops_file_bytes(n, v, &p, &len) != 0) {
+	if (v->token_exp > 0 && time(NULL) >= v->token_exp) {
+		/* An fd opened before the JWT expired must not read it after. */
+		fuse_reply_err(req, EKEYEXPIRED);
+	} else if (ops_file_bytes(n, v, &p, &len) != 0) {
 		fuse_reply_err(req, ENOENT);
 	} else if (off < 0 || (size_t)off >= len) {
 		fuse_reply_buf(req, NULL, 0);

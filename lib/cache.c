@@ -32,6 +32,7 @@ struct cache_entry {
 	int ever_fetched;
 	int fetching;
 	int queued;
+	int exp_announced;	/* changed() already told that the JWT expired */
 	long long fetched_mono;
 	long long fetched_wall;
 	long long changed_wall;
@@ -58,6 +59,7 @@ struct cache {
 	size_t nentries;
 	struct cache_entry *queue_head, *queue_tail;
 	int stopping;
+	int sweeper_taken;
 	pthread_t *threads;
 	unsigned nthreads;
 	unsigned int seed;
@@ -81,6 +83,17 @@ cache_default_wall_ms(void *arg)
 	(void)arg;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait on cv until a CLOCK_MONOTONIC deadline (ms); c->lock is held. */
+static void
+cache_wait_until(struct cache *c, pthread_cond_t *cv, long long deadline_ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(deadline_ms / 1000);
+	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+	(void)pthread_cond_timedwait(cv, &c->lock, &ts);
 }
 
 static unsigned long
@@ -275,6 +288,9 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 		old = e->value;
 		e->value = fresh;
 		e->servable = 1;
+		e->exp_announced = 0;
+		if (fresh->token_exp > 0)
+			pthread_cond_broadcast(&c->work);	/* the sweeper re-plans */
 		e->ever_fetched = 1;
 		e->fetched_mono = now;
 		e->fetched_wall = wall;
@@ -355,24 +371,87 @@ cache_refresh_one_queued(struct cache *c, struct cache_entry *e)
 		(void)cache_fetch_locked(c, e);
 }
 
+/*
+ * Tell changed() about values whose JWT has just expired, so that no cache
+ * above this one (the kernel's) keeps serving them. Returns the wall time of
+ * the next expiry to wait for, or 0. Called with the lock held.
+ */
+static long long
+cache_expiry_sweep_locked(struct cache *c)
+{
+	char (*names)[NAME_CONNECTOR_MAX + 1] = NULL;
+	long long wall = c->hooks.wall_ms(c->hooks.arg), next = 0;
+	struct cache_entry *e;
+	size_t i, n = 0, cap = 0;
+
+	for (i = 0; i < c->nbuckets; i++) {
+		for (e = c->buckets[i]; e != NULL; e = e->next) {
+			long long exp;
+
+			if (e->value == NULL || !e->servable || e->value->token_exp <= 0 ||
+			    e->exp_announced)
+				continue;
+			exp = e->value->token_exp * 1000;
+			if (exp > wall) {
+				if (next == 0 || exp < next)
+					next = exp;
+				continue;
+			}
+			e->exp_announced = 1;
+			if (n == cap) {
+				void *g = realloc(names, (cap ? cap * 2 : 8) * sizeof(*names));
+
+				if (g == NULL)
+					continue;
+				names = g;
+				cap = cap ? cap * 2 : 8;
+			}
+			strcpy(names[n++], e->name);
+		}
+	}
+	if (n > 0 && c->hooks.changed != NULL) {
+		pthread_mutex_unlock(&c->lock);
+		for (i = 0; i < n; i++)
+			c->hooks.changed(c->hooks.arg, names[i]);
+		pthread_mutex_lock(&c->lock);
+	}
+	free(names);
+	return next;
+}
+
 static void *
 cache_refresher(void *arg)
 {
 	struct cache *c = arg;
 	struct cache_entry *e;
 	sigset_t all;
+	int sweeper;
 
 	/* Signals belong to the main thread (SIGHUP, SIGTERM). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&c->lock);
+	/* One thread watches JWT expiry; the others only refresh. */
+	sweeper = !c->sweeper_taken;
+	c->sweeper_taken = 1;
 	while (!c->stopping) {
 		e = cache_dequeue_locked(c);
-		if (e == NULL) {
-			pthread_cond_wait(&c->work, &c->lock);
+		if (e != NULL) {
+			cache_refresh_one_queued(c, e);
 			continue;
 		}
-		cache_refresh_one_queued(c, e);
+		if (sweeper) {
+			long long next = cache_expiry_sweep_locked(c);
+
+			if (next > 0) {
+				long long wait = next - c->hooks.wall_ms(c->hooks.arg) + 5;
+
+				cache_wait_until(c, &c->work, cache_default_mono_ms(NULL) +
+				    (wait < 60000 ? wait : 60000));
+				continue;
+			}
+		}
+		pthread_cond_wait(&c->work, &c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -386,6 +465,7 @@ cache_run_pending(struct cache *c)
 	pthread_mutex_lock(&c->lock);
 	while ((e = cache_dequeue_locked(c)) != NULL)
 		cache_refresh_one_queued(c, e);
+	(void)cache_expiry_sweep_locked(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -485,16 +565,6 @@ cache_result_of(const struct cache_entry *e, struct base44_result *res)
 	snprintf(res->message, sizeof(res->message), "%s", e->last_message);
 }
 
-static void
-cache_timedwait(struct cache *c, long long deadline_mono_real)
-{
-	struct timespec ts;
-
-	ts.tv_sec = deadline_mono_real / 1000;
-	ts.tv_nsec = (deadline_mono_real % 1000) * 1000000;
-	(void)pthread_cond_timedwait(&c->done, &c->lock, &ts);
-}
-
 enum cfs_err
 cache_get(struct cache *c, const char *name, struct cache_view *view,
     struct base44_result *res)
@@ -540,7 +610,7 @@ cache_get(struct cache *c, const char *name, struct cache_view *view,
 				}
 				break;
 			}
-			cache_timedwait(c, real_deadline);
+			cache_wait_until(c, &c->done, real_deadline);
 			outcome_ready = 1;
 			continue;
 		}
@@ -623,7 +693,7 @@ cache_refresh_entry_locked(struct cache *c, struct cache_entry *e)
 
 	/* A request already in flight may predate what the caller wants to see. */
 	while (e->fetching && cache_default_mono_ms(NULL) < real_deadline)
-		cache_timedwait(c, real_deadline);
+		cache_wait_until(c, &c->done, real_deadline);
 	if (e->fetching)
 		return CFS_ERR_TIMEOUT;
 	(void)cache_fetch_locked(c, e);
