@@ -79,5 +79,6 @@ buf_take(struct buf *b, size_t *len)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->too_big = 0;
 	return d;
 }

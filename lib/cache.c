@@ -235,10 +235,9 @@ cache_backoff_ms(struct cache *c, unsigned streak, long retry_after)
 	    (double)rand_r(&c->seed) / ((double)RAND_MAX + 1.0);
 	ms = (long long)((double)ms * (0.5 + r));
 	if (retry_after >= 0) {
-		long long ra = (long long)retry_after * 1000;
+		long long ra = retry_after > CACHE_RETRY_AFTER_MAX_MS / 1000 ?
+		    CACHE_RETRY_AFTER_MAX_MS : (long long)retry_after * 1000;
 
-		if (ra > CACHE_RETRY_AFTER_MAX_MS)
-			ra = CACHE_RETRY_AFTER_MAX_MS;
 		if (ra > ms)
 			ms = ra;
 	}
@@ -591,7 +590,8 @@ cache_get(struct cache *c, const char *name, struct cache_view *view,
 		now = c->hooks.mono_ms(c->hooks.arg);
 		wall = c->hooks.wall_ms(c->hooks.arg);
 		if (cache_is_fresh(c, e, now, wall)) {
-			e->hits++;
+			if (!outcome_ready)
+				e->hits++;	/* served without a request or a wait */
 			cache_fill_view(c, e, now, wall, 0, view);
 			/* Refresh ahead so a steady reader never waits on a fetch. */
 			if (now >= e->fetched_mono + cache_ttl_ms(c) -
@@ -616,7 +616,12 @@ cache_get(struct cache *c, const char *name, struct cache_view *view,
 		}
 		if (outcome_ready && e->completions != seen) {
 			/* The request we waited for (or made) is the answer. */
-			if (cache_is_stale_ok(c, e, now, wall)) {
+			if (e->last_err == CFS_OK && e->value != NULL && e->servable &&
+			    !cache_jwt_expired(e, wall)) {
+				/* Just fetched: served even when ttl=0 makes it old at once. */
+				cache_fill_view(c, e, now, wall, 0, view);
+				err = CFS_OK;
+			} else if (cache_is_stale_ok(c, e, now, wall)) {
 				cache_fill_view(c, e, now, wall, 1, view);
 				err = CFS_OK;
 			} else {

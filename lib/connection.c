@@ -164,6 +164,29 @@ connection_render_json(const struct connection *c, struct buf *b)
 	return err ? err : buf_append_str(b, "}}\n");
 }
 
+/*
+ * Whether key i's env name is ACCESS_TOKEN or the name of an earlier key
+ * ("a.b" and "a_b" both give A_B): a later line would silently override the
+ * earlier one in sh, systemd and docker.
+ */
+static int
+connection_env_taken(const struct connection *c, size_t i, const char *suffix)
+{
+	char other[NAME_KEY_MAX + 1];
+	size_t j;
+
+	if (strcmp(suffix, "ACCESS_TOKEN") == 0)
+		return 1;
+	for (j = 0; j < i; j++) {
+		if (!c->keys[j].safe || memchr(c->keys[j].value, '\0', c->keys[j].value_len))
+			continue;
+		name_env_prefix(c->keys[j].name, other);
+		if (strcmp(other, suffix) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static enum cfs_err
 connection_render_env(const struct connection *c, const char *type, struct buf *b)
 {
@@ -190,6 +213,11 @@ connection_render_env(const struct connection *c, const char *type, struct buf *
 			continue;
 		}
 		name_env_prefix(k->name, suffix);
+		if (connection_env_taken(c, i, suffix)) {
+			log_warnx("%s: config key %s maps to an env name already used; "
+			    "left out of env", type, k->name);
+			continue;
+		}
 		err = connection_env_line(b, prefix, suffix, k->value, k->value_len);
 	}
 	return err;

@@ -8,12 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include <json-c/json.h>
 
 #include "decode.h"
 #include "log.h"
 #include "names.h"
 #include "secret.h"
+
+#define DECODE_JWT_EXP_MAX 253402300799LL	/* 9999-12-31T23:59:59Z */
 
 static struct json_object *
 decode_parse(const char *body, size_t len)
@@ -26,6 +30,8 @@ decode_parse(const char *body, size_t len)
 	tok = json_tokener_new_ex(DECODE_MAX_DEPTH);
 	if (tok == NULL)
 		return NULL;
+	/* No comments, trailing commas or other extensions: only JSON. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, body, (int)len);
 	/* Trailing bytes after one value, or a value cut short, are malformed. */
 	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
@@ -50,6 +56,49 @@ decode_wipe_string(struct json_object *s)
 	if (s != NULL && json_object_is_type(s, json_type_string))
 		secret_wipe((void *)(uintptr_t)json_object_get_string(s),
 		    (size_t)json_object_get_string_len(s));
+}
+
+/*
+ * NaN and Infinity are not JSON, though json-c reads them even when strict;
+ * integers beyond 64 bits cannot be shown as the text that was sent.
+ */
+static int
+decode_all_finite(struct json_object *v, int depth)
+{
+	size_t i, n;
+
+	if (v == NULL || depth > DECODE_MAX_DEPTH)
+		return v == NULL;
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		return isfinite(json_object_get_double(v));
+	case json_type_int:
+		/*
+		 * json-c saturates integers it cannot hold; the limits
+		 * themselves are taken as "out of range" rather than
+		 * silently showing a different number.
+		 */
+		if (json_object_get_int64(v) == INT64_MIN)
+			return 0;
+		return json_object_get_int64(v) != INT64_MAX ||
+		    json_object_get_uint64(v) != UINT64_MAX;
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			if (!decode_all_finite(json_object_array_get_idx(v, i), depth + 1))
+				return 0;
+		return 1;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			if (!decode_all_finite(val, depth + 1))
+				return 0;
+		}
+		return 1;
+	}
+	default:
+		return 1;
+	}
 }
 
 static int
@@ -117,6 +166,11 @@ decode_connection(const char *body, size_t len, const char *type,
 	if (json_object_object_get_ex(root, "connection_config", &cfg) && cfg != NULL &&
 	    !json_object_is_type(cfg, json_type_object)) {
 		snprintf(why, whysz, "connection_config is neither an object nor null");
+		goto out;
+	}
+	if (cfg != NULL && !decode_all_finite(cfg, 0)) {
+		snprintf(why, whysz, "connection_config holds NaN, Infinity or an "
+		    "integer beyond 64 bits");
 		goto out;
 	}
 	err = CFS_ERR_NO_MEMORY;
@@ -279,6 +333,9 @@ decode_jwt_exp(const char *token, size_t len)
 		result = (long long)json_object_get_int64(exp);
 	if (result < 0)
 		result = 0;
+	/* Year 9999 is "never" here, and keeps exp * 1000 far from overflow. */
+	if (result > DECODE_JWT_EXP_MAX)
+		result = DECODE_JWT_EXP_MAX;
 out:
 	json_object_put(claims);
 	secret_free(payload);

@@ -72,7 +72,8 @@ status_rows_get(struct cache *cache, struct status_rows *r)
 		r->rows[i].last_message = r->messages[i];
 	}
 	/* Sorting moves rows, whose name pointers stay on their own strings. */
-	qsort(r->rows, r->n, sizeof(*r->rows), status_row_cmp);
+	if (r->n > 1)
+		qsort(r->rows, r->n, sizeof(*r->rows), status_row_cmp);
 	return CFS_OK;
 }
 

@@ -281,11 +281,12 @@ START_TEST(test_fetch_sends_the_sdk_request)
 	struct connection *conn = NULL;
 	struct base44_result res;
 	const char *req;
+	static const char line[] =
+	    "GET /api/apps/app1/external-auth/tokens/share_point HTTP/1.1\r\n";
 
 	ck_assert_int_eq(fetch_once(resp, "share_point", &s, &conn, &res), CFS_OK);
 	req = s.requests[0];
-	ck_assert_msg(strncmp(req, "GET /api/apps/app1/external-auth/tokens/share_point HTTP/1.1\r\n",
-	    63) == 0, "request line: %.80s", req);
+	ck_assert_msg(strncmp(req, line, strlen(line)) == 0, "request line: %.80s", req);
 	ck_assert_msg(request_has_header(req, "Authorization: Bearer svc-SECRET-1"),
 	    "no bearer header in %s", req);
 	ck_assert(request_has_header(req, "X-App-Id: app1"));
@@ -303,14 +304,15 @@ END_TEST
 
 START_TEST(test_fetch_percent_encodes_the_type_in_the_path)
 {
+	static const char line[] = "GET /api/apps/app1/external-auth/tokens/a%20b%2Fc HTTP/1.1\r\n";
 	const char *resp = http_reply(0, "404 Not Found", "", "{}");
 	struct fake_server s;
 	struct connection *conn = NULL;
 	struct base44_result res;
 
 	ck_assert_int_eq(fetch_once(resp, "a b/c", &s, &conn, &res), CFS_ERR_NOT_FOUND);
-	ck_assert_msg(strncmp(s.requests[0], "GET /api/apps/app1/external-auth/tokens/a%20b%2Fc ",
-	    50) == 0, "request line: %.80s", s.requests[0]);
+	ck_assert_msg(strncmp(s.requests[0], line, strlen(line)) == 0, "request line: %.80s",
+	    s.requests[0]);
 }
 END_TEST
 

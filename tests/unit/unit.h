@@ -22,6 +22,7 @@ Suite *config_suite(void);
 Suite *secret_suite(void);
 Suite *buf_suite(void);
 Suite *cache_suite(void);
+Suite *status_suite(void);
 
 /*
  * Log capture. Every test starts with lines captured, not printed (main.c
