@@ -13,6 +13,7 @@
 #include "tree.h"
 
 struct notifier;
+struct audit;
 
 struct cfs_ctx {
 	const struct config *cfg;
@@ -20,10 +21,11 @@ struct cfs_ctx {
 	struct cache *cache;
 	struct tree *tree;
 	struct notifier *notifier;
+	struct audit *audit;		/* audit=PATH, or NULL */
 	struct fuse_session *se;
 	long long mount_wall_ms;	/* st_mtime of folders */
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */
-	int no_open;			/* kernel serves opens without us */
+	int no_open;			/* kernel serves opens without us (not with audit=) */
 };
 
 #endif

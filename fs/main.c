@@ -15,6 +15,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "audit.h"
 #include "base44.h"
 #include "cache.h"
 #include "ctx.h"
@@ -136,6 +137,11 @@ main(int argc, char *argv[])
 	    "subtype=connectorfs") != 0)
 		goto out_opts;
 
+	if (opts.cfg.audit != NULL &&
+	    audit_open(opts.cfg.audit, &ctx.audit, msg, sizeof(msg)) != CFS_OK) {
+		fprintf(stderr, "connectorfs: %s\n", msg);
+		goto out_opts;
+	}
 	ret = 1;
 	if (http_global_init() != CFS_OK) {
 		log_warnx("cannot initialise libcurl");
@@ -250,6 +256,7 @@ out_api:
 out_curl:
 	http_global_cleanup();
 out_opts:
+	audit_close(&ctx.audit);
 	options_free(&opts);
 	return ret;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "ctx.h"
 #include "log.h"
@@ -434,6 +435,23 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	cache_view_release(&v);
 }
 
+/* "/slack/access_token": the node's path inside the mount, for the audit log. */
+static void
+ops_node_path(const struct tree_node *n, char *out, size_t outsz)
+{
+	const char *file = "";
+
+	switch (n->kind) {
+	case NODE_TOKEN: file = "/access_token"; break;
+	case NODE_JSON: file = "/connection.json"; break;
+	case NODE_ENV: file = "/env"; break;
+	case NODE_CONFIG_FILE: file = "/connectionConfig/"; break;
+	default: break;
+	}
+	snprintf(out, outsz, "/%s%s%s", n->conn->name, file,
+	    n->kind == NODE_CONFIG_FILE ? n->key : "");
+}
+
 static void
 ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -452,6 +470,13 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* From now on the kernel opens every file itself (zero upcalls). */
 		fuse_reply_err(req, ENOSYS);
 		return;
+	}
+	if (ctx->audit != NULL && n->conn != NULL) {
+		const struct fuse_ctx *who = fuse_req_ctx(req);
+		char path[NAME_CONNECTOR_MAX + NAME_KEY_MAX + 40];
+
+		ops_node_path(n, path, sizeof(path));
+		(void)audit_record(ctx->audit, who->uid, who->gid, who->pid, path);
 	}
 	fi->keep_cache = 1;
 	fi->noflush = 1;
@@ -908,7 +933,8 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct cfs_ctx *ctx = userdata;
 
-	ctx->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	/* An audit log must see every open, so it forgoes no-open mode. */
+	ctx->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 && ctx->audit == NULL;
 	/*
 	 * No auto_inval_data: it would make every read() check attributes.
 	 * A changed value is announced by the notifier instead, and a changed

@@ -217,6 +217,8 @@ options_print_help(const char *progname)
 	    "    mode=OCTAL             file mode (default %04o)\n"
 	    "    dir_mode=OCTAL         folder mode (default %04o)\n"
 	    "    cacert=FILE            CA bundle for a private CA\n"
+	    "    audit=FILE             append a JSON line per open of a connector file\n"
+	    "                           (opens then reach the daemon: slower warm reads)\n"
 	    "    allow_other            let other users in (the modes still apply)\n"
 	    "\n"
 	    "A service token is never accepted as an option (argv is public in /proc).\n"

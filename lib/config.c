@@ -203,6 +203,7 @@ static const struct config_option {
 	{ "mode", CK_MODE, offsetof(struct config, mode), 0, 0777 },
 	{ "dir_mode", CK_MODE, offsetof(struct config, dir_mode), 0, 0777 },
 	{ "cacert", CK_STRING, offsetof(struct config, cacert), 0, 0 },
+	{ "audit", CK_STRING, offsetof(struct config, audit), 0, 0 },
 	{ NULL, CK_STRING, 0, 0, 0 }
 };
 
@@ -222,7 +223,7 @@ config_is_option(const char *key)
 {
 	size_t i;
 
-	if (config_is_secret_key(key) || strcmp(key, "audit") == 0)
+	if (config_is_secret_key(key))
 		return 1;
 	for (i = 0; config_options[i].key != NULL; i++)
 		if (strcmp(key, config_options[i].key) == 0)
@@ -240,10 +241,6 @@ config_set(struct config *cfg, const char *key, const char *value,
 
 	if (msgsz > 0)
 		msg[0] = '\0';
-	if (strcmp(key, "audit") == 0) {
-		snprintf(msg, msgsz, "audit=: the audit log is not implemented in this version");
-		return CFS_ERR_INVALID;
-	}
 
 	if (config_is_secret_key(key)) {
 		snprintf(msg, msgsz, "option %s= refused: a token on the command line is "

@@ -163,6 +163,14 @@ def main():
         a, t = b.interleaved("stat", cfs_file, tmp_file, 20000 // scale, r)
         rows.append(("stat", f"{a / 1000:.2f} µs", f"{t / 1000:.2f} µs (tmpfs)", a / t, "—"))
 
+        # audit= needs every open to reach the daemon: the price, measured.
+        mnt_audit, _ = b.mount("mnt-audit", "audit=" + os.path.join(b.tmp, "audit.log"))
+        audit_file = os.path.join(mnt_audit, "slack", "access_token")
+        assert open(audit_file).read() == TOKEN
+        a, t = b.interleaved("read", audit_file, tmp_file, 5000 // scale, r)
+        rows.append(("warm open+read+close with audit=", f"{a / 1000:.2f} µs",
+                     f"{t / 1000:.2f} µs (tmpfs)", a / t, "(documented cost)"))
+
         # Cold: a connector never read before (nothing cached anywhere) vs
         # what a script does without connectorfs.
         cold_rounds = max(3, 9 // scale)
