@@ -133,8 +133,13 @@ main(int argc, char *argv[])
 		log_warn("cannot disable core dumps");
 	if (opts.debug && fuse_opt_add_arg(&opts.fuse_args, "-odebug") != 0)
 		goto out_opts;
-	if (fuse_opt_add_arg(&opts.fuse_args, "-odefault_permissions,fsname=connectorfs,"
-	    "subtype=connectorfs") != 0)
+	/*
+	 * auto_unmount: fusermount3 stays behind as a watchdog, so a daemon
+	 * killed with -9 leaves no "Transport endpoint is not connected" mount
+	 * (and no sandbox keeps reading a dead daemon's cached token).
+	 */
+	if (fuse_opt_add_arg(&opts.fuse_args, "-odefault_permissions,auto_unmount,"
+	    "fsname=connectorfs,subtype=connectorfs") != 0)
 		goto out_opts;
 
 	if (opts.cfg.audit != NULL &&
