@@ -33,6 +33,9 @@ FUSE_LIBS    := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
+# V=1 shows every command.
+Q := $(if $(filter 1,$(V)),,@)
+
 CFLAGS_COMMON := $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -pthread
 LDFLAGS_COMMON := $(SANFLAGS) -pthread
 
@@ -52,7 +55,12 @@ UNIT_BIN := $(BUILD)/unit-tests
 .PHONY: all deps check check-unit check-integration demo demo-stop bench install \
         uninstall clean help
 
+# A sanitized build never replaces fs/connectorfs: it stays under build/san.
+ifeq ($(SANITIZE),1)
+all: $(BUILD_BIN)
+else
 all: $(BIN)
+endif
 
 help:
 	@echo "make              build fs/connectorfs"
@@ -71,29 +79,34 @@ deps:
 # lib/ is compiled without the FUSE flags: a FUSE include there cannot build.
 $(BUILD)/lib/%.o: lib/%.c lib/*.h | deps-quiet
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CURL_CFLAGS) $(JSON_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CURL_CFLAGS) $(JSON_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/fs/%.o: fs/%.c fs/*.h lib/*.h | deps-quiet
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h | deps-quiet
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD_BIN): $(FS_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIBA) $(FUSE_LIBS) \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIBA) $(FUSE_LIBS) \
 	    $(CURL_LIBS) $(JSON_LIBS)
 
 $(BIN): $(BUILD_BIN)
-	cp $< $@
+	$(Q)cp $< $@
 
 $(UNIT_BIN): $(UNIT_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(CHECK_LIBS) \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(CHECK_LIBS) \
 	    $(CURL_LIBS) $(JSON_LIBS)
 
 # Installs packages only when one is missing (no network otherwise).
@@ -101,13 +114,17 @@ $(UNIT_BIN): $(UNIT_OBJ) $(LIBA)
 deps-quiet:
 	@sh scripts/install-deps.sh
 
+# The unit run's output is kept so that the closing line counts both suites;
+# a failing unit run still lets the integration tests run, and fails the check.
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-integration SANITIZE=$(SANITIZE)
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(BUILD_BIN) SANITIZE=$(SANITIZE)
+	@CK_DEFAULT_TIMEOUT=30 $(UNIT_BIN) 2>&1 | tee $(BUILD)/unit.log; \
+	python3 tests/integration/run.py --binary $(BUILD_BIN) --unit-log $(BUILD)/unit.log
 
 check-unit: $(UNIT_BIN)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT_BIN)
 
-check-integration: $(BIN)
+check-integration: $(BUILD_BIN)
 	python3 tests/integration/run.py --binary $(BUILD_BIN)
 
 demo: deps $(BIN)

@@ -558,6 +558,55 @@ ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+struct ops_names {
+	char (*names)[NAME_CONNECTOR_MAX + 1];
+	size_t n, cap;
+	int oom;
+};
+
+static void
+ops_names_add(struct ops_names *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *g = realloc(l->names, cap * sizeof(*l->names));
+
+		if (g == NULL) {
+			l->oom = 1;
+			return;
+		}
+		l->names = g;
+		l->cap = cap;
+	}
+	snprintf(l->names[l->n++], sizeof(l->names[0]), "%s", name);
+}
+
+static void
+ops_collect_known(const struct cache_stat *st, void *arg)
+{
+	if (st->ever_fetched)
+		ops_names_add(arg, st->name);
+}
+
+/* Invalidate, in this thread, every connector fetched since the mount. */
+static void
+ops_invalidate_all(struct cfs_ctx *ctx)
+{
+	struct ops_names l;
+	size_t i;
+
+	memset(&l, 0, sizeof(l));
+	cache_foreach(ctx->cache, ops_collect_known, &l);
+	for (i = 0; i < l.n; i++)
+		notifier_invalidate_now(ctx, l.names[i]);
+	free(l.names);
+}
+
 /* Refresh every name in buf (one per line, or "all"). */
 static void
 ops_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
@@ -598,12 +647,11 @@ ops_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t o
 			return;
 		}
 		err = cache_refresh(ctx->cache, line, NULL);
-		if (strcmp(line, "all") == 0) {
-			/* changed() queued what differs; nothing more to do here. */
-		} else {
-			/* Before the write returns, so the next open sees the new value. */
+		/* Before the write returns, so the next open sees the new value. */
+		if (strcmp(line, "all") == 0)
+			ops_invalidate_all(ctx);
+		else
 			notifier_invalidate_now(ctx, line);
-		}
 	}
 	if (err != CFS_OK)
 		fuse_reply_err(req, err_to_errno(err));
@@ -637,34 +685,6 @@ ops_dirbuf_add(fuse_req_t req, struct ops_dirbuf *b, const char *name, fuse_ino_
 	return 0;
 }
 
-struct ops_names {
-	char (*names)[NAME_CONNECTOR_MAX + 1];
-	size_t n, cap;
-	int oom;
-};
-
-static void
-ops_names_add(struct ops_names *l, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->names[i], name) == 0)
-			return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *g = realloc(l->names, cap * sizeof(*l->names));
-
-		if (g == NULL) {
-			l->oom = 1;
-			return;
-		}
-		l->names = g;
-		l->cap = cap;
-	}
-	snprintf(l->names[l->n++], sizeof(l->names[0]), "%s", name);
-}
-
 static void
 ops_collect_listed(const struct cache_stat *st, void *arg)
 {
@@ -694,7 +714,8 @@ ops_fill_root(fuse_req_t req, struct cfs_ctx *ctx, struct ops_dirbuf *b)
 		free(l.names);
 		return -1;
 	}
-	qsort(l.names, l.n, sizeof(l.names[0]), ops_name_cmp);
+	if (l.n > 1)
+		qsort(l.names, l.n, sizeof(l.names[0]), ops_name_cmp);
 	rc |= ops_dirbuf_add(req, b, TREE_CTL_NAME, 2, S_IFDIR);
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct tree_connector *c = tree_connector(ctx->tree, l.names[i]);
@@ -787,14 +808,28 @@ ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct ops_dirbuf *b = (struct ops_dirbuf *)(uintptr_t)fi->fh;
+	size_t n;
+	char *copy;
 
 	(void)ino;
 	if (b == NULL || off < 0 || (size_t)off >= b->len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	fuse_reply_buf(req, b->data + off, b->len - (size_t)off < size ?
-	    b->len - (size_t)off : size);
+	/*
+	 * Reply from a copy: once the kernel has the entries the reader may
+	 * close the folder, and RELEASEDIR frees b on another thread while
+	 * this one is still returning from writev().
+	 */
+	n = b->len - (size_t)off < size ? b->len - (size_t)off : size;
+	copy = malloc(n);
+	if (copy == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, b->data + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "options.h"
 
 enum {
@@ -41,8 +42,18 @@ static const char *const options_generic_prefixes[] = {
 	"x-systemd.", "x-", "comment=", "_netdev", NULL
 };
 
+/*
+ * Words libfuse itself takes without a value: never read as connector names
+ * when they follow connectors= (see options_proc()).
+ */
+static const char *const options_fuse_words[] = {
+	"allow_other", "allow_root", "auto_unmount", "default_permissions", "ro",
+	"dirsync", "blkdev", "nonempty", "clone_fd", "debug", NULL
+};
+
 struct options_state {
 	struct options *opts;
+	int in_connectors;	/* the last -o word was connectors=... */
 	const char *nonopts[3];
 	int nnonopts;
 	int failed;
@@ -59,6 +70,17 @@ options_is_generic(const char *arg)
 	for (i = 0; options_generic_prefixes[i] != NULL; i++)
 		if (strncmp(arg, options_generic_prefixes[i],
 		    strlen(options_generic_prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+options_is_fuse_word(const char *arg)
+{
+	size_t i;
+
+	for (i = 0; options_fuse_words[i] != NULL; i++)
+		if (strcmp(arg, options_fuse_words[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -110,9 +132,24 @@ options_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		st->failed = 1;
 		return -1;
 	}
+	eq = strchr(arg, '=');
+	/*
+	 * SPEC.md's connectors= is a comma list, but -o and fstab split on
+	 * commas: "connectors=slack,github" arrives as "connectors=slack" and
+	 * "github". A bare connector-like word right after it continues it.
+	 */
+	if (eq == NULL && st->in_connectors && name_is_connector(arg) &&
+	    !options_is_generic(arg) && !options_is_fuse_word(arg)) {
+		if (config_add_connector(&o->cfg, arg, msg, sizeof(msg)) != CFS_OK) {
+			fprintf(stderr, "connectorfs: %s\n", msg);
+			st->failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+	st->in_connectors = eq != NULL && strncmp(arg, "connectors=", 11) == 0;
 	if (options_is_generic(arg))
 		return 0;
-	eq = strchr(arg, '=');
 	klen = eq ? (size_t)(eq - arg) : strlen(arg);
 	value = eq ? eq + 1 : NULL;
 	if (klen >= sizeof(keybuf))
@@ -206,8 +243,8 @@ options_print_help(const char *progname)
 	    "    app_id=ID              Base44 app id\n"
 	    "    api_url=URL            API base URL (https://, or http:// to loopback only)\n"
 	    "    token_file=FILE        file holding the service token\n"
-	    "    connectors=a:b:...     connectors the root lists before first use\n"
-	    "                           (':' separates them; ',' only when escaped as \\,)\n"
+	    "    connectors=a,b,...     connectors the root lists before first use\n"
+	    "                           (',' or ':' separates them)\n"
 	    "    ttl=SECONDS            cache lifetime of a connection (default %d)\n"
 	    "    max_stale=SECONDS      serve the last value this long past ttl while\n"
 	    "                           refreshes fail (default %d)\n"

@@ -176,6 +176,33 @@ out:
 	return rc;
 }
 
+enum cfs_err
+config_add_connector(struct config *cfg, const char *name, char *msg, size_t msgsz)
+{
+	char **grown;
+	size_t i;
+
+	if (!name_is_connector(name)) {
+		snprintf(msg, msgsz, "connectors=: '%.64s' is not a connector name "
+		    "(lower-case letters, digits, '_' and '-', at most 64)", name);
+		return CFS_ERR_INVALID;
+	}
+	for (i = 0; i < cfg->nconnectors; i++)
+		if (strcmp(cfg->connectors[i], name) == 0)
+			return CFS_OK;
+	grown = realloc(cfg->connectors, (cfg->nconnectors + 1) * sizeof(*grown));
+	if (grown == NULL)
+		goto nomem;
+	cfg->connectors = grown;
+	if ((cfg->connectors[cfg->nconnectors] = strdup(name)) == NULL)
+		goto nomem;
+	cfg->nconnectors++;
+	return CFS_OK;
+nomem:
+	snprintf(msg, msgsz, "out of memory");
+	return CFS_ERR_NO_MEMORY;
+}
+
 /* Options that would put a secret in argv: refused, never stored. */
 static const char *const config_secret_keys[] = {
 	"token", "service_token", "servicetoken", "base44_service_token",

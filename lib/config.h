@@ -54,6 +54,10 @@ enum cfs_err config_from_env(struct config *cfg, char *msg, size_t msgsz);
 int config_set(struct config *cfg, const char *key, const char *value,
     char *msg, size_t msgsz);
 
+/* Append one name to connectors= (fstab's "connectors=a,b" arrives split). */
+enum cfs_err config_add_connector(struct config *cfg, const char *name,
+    char *msg, size_t msgsz);
+
 /* 1 when key is an option that config_set() understands. */
 int config_is_option(const char *key);
 

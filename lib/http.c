@@ -324,7 +324,7 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	if (err == CFS_ERR_TRANSPORT && rc == CURLE_WRITE_ERROR && !resp->body.too_big)
 		err = CFS_ERR_NO_MEMORY;
 	if (err != CFS_OK) {
-		snprintf(resp->error_detail, sizeof(resp->error_detail), "%s",
+		snprintf(resp->error_detail, sizeof(resp->error_detail), "%.150s",
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		if (err != CFS_ERR_TOO_BIG)
 			resp->status = 0;

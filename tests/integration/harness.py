@@ -1,0 +1,562 @@
+"""Integration-test harness: the Base44 emulator and a real connectorfs mount.
+
+Every emulator and daemon it starts is recorded in one registry, so a failing test, an atexit
+hook or SIGINT/SIGTERM (handlers installed by run.py) still unmounts and stops everything.
+After each mount the daemon's log must hold nothing but info lines and the lines a test said
+it expected (mount.expect_log), no sanitizer report, and never a token.
+Python 3 standard library only; run as root (FUSE mounts, fusermount3).
+"""
+
+import errno
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+EMULATOR = os.path.join(REPO, "scripts", "emulator.py")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+FUSERMOUNT = shutil.which("fusermount3") or "/usr/bin/fusermount3"
+
+APP_ID = "demo-app"
+SERVICE_TOKEN = "demo-service-token"
+SEED_TYPES = ("slack", "share_point", "github", "notion", "googlecalendar", "wix")
+
+# Set by run.py (--binary); the default is the normal build.
+BINARY = os.environ.get("CONNECTORFS_BINARY",
+                        os.path.join(REPO, "build", "default", "connectorfs"))
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+
+# Daemon lines that are information, never a warning.
+INFO_LINES = (
+    re.compile(r"^connectorfs: mounted \S+ \(app .*, api .*, ttl \d+s\)$"),
+    re.compile(r"^connectorfs: unmounting \S+$"),
+    re.compile(r"^connectorfs: SIGHUP: service token re-read from \S+$"),
+    re.compile(r"^connectorfs: SIGHUP: cached connections dropped$"),
+)
+SANITIZER_LINE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
+
+_registry_lock = threading.Lock()
+_live = []  # emulators and mounts not yet stopped, newest last
+
+
+def _register(obj):
+    with _registry_lock:
+        _live.append(obj)
+
+
+def _unregister(obj):
+    with _registry_lock:
+        if obj in _live:
+            _live.remove(obj)
+
+
+def cleanup_all():
+    """Unmount and stop everything still running (atexit, signals). Never raises."""
+    while True:
+        with _registry_lock:
+            if not _live:
+                return
+            obj = _live.pop()
+        try:
+            obj.stop()
+        except Exception as exc:  # keep going: the next one must be cleaned too
+            sys.stderr.write("harness: cleanup of %r failed: %s\n" % (obj, exc))
+
+
+def mounted_fstype(path):
+    """The fstype of the mount at path per /proc/self/mountinfo, or None."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    found = None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5:
+            continue
+        mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        if mnt == path:
+            found = right.split()[0] if right else "?"
+    return found
+
+
+def wait_until(pred, timeout, interval=0.02):
+    """Poll pred() until it is truthy or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def read_file(path):
+    """The bytes of path via open/read/close (raises OSError with the errno)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def errno_of(fn, *args):
+    """The errno fn(*args) fails with, or None when it succeeds."""
+    try:
+        fn(*args)
+    except OSError as exc:
+        return exc.errno
+    return None
+
+
+def errname(n):
+    return "success" if n is None else errno.errorcode.get(n, str(n))
+
+
+class ControlError(Exception):
+    pass
+
+
+class Emulator:
+    """The Base44 emulator on a free loopback port; a context manager."""
+
+    def __init__(self, *extra_args):
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.tmp = None
+        self.url = None
+        self.types = set(SEED_TYPES)  # every type whose issued tokens the log check asks for
+        self.secrets = set()          # tokens this side set or saw issued
+
+    def __repr__(self):
+        return "<Emulator %s>" % self.url
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        self.tmp = tempfile.mkdtemp(prefix="cfs-emu-")
+        port_file = os.path.join(self.tmp, "port")
+        self.log_path = os.path.join(self.tmp, "emulator.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [PYTHON, EMULATOR, "--port", "0", "--port-file", port_file] + self.extra_args,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        _register(self)
+
+        def port():
+            try:
+                with open(port_file) as f:
+                    text = f.read()
+            except OSError:
+                return None
+            return int(text) if text.endswith("\n") else None
+
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            p = port()
+            if p:
+                self.url = "http://127.0.0.1:%d" % p
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("emulator did not start within %.0f s" % START_TIMEOUT)
+
+    def stop(self):
+        _unregister(self)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    # ---- control interface ----------------------------------------------------------------
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + "/_control/" + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            raise ControlError("%s /_control/%s: HTTP %d: %s"
+                               % (method, path, exc.code, exc.read()[:200]))
+
+    @staticmethod
+    def _q(name):
+        return urllib.parse.quote(name, safe="")
+
+    def set(self, type, token, config=None, omit_config=False, **extra):
+        """Store a connection; config=None sends connection_config null."""
+        self.types.add(type)
+        self.secrets.add(token)
+        body = {"access_token": token, "connection_config": config,
+                "omit_config": bool(omit_config)}
+        body.update(extra)
+        return self.call("PUT", "connections/" + self._q(type), body)
+
+    def rotate(self, type, length=None):
+        """Give type a new random token; returns it."""
+        self.types.add(type)
+        body = {} if length is None else {"length": length}
+        token = self.call("POST", "rotate/" + self._q(type), body)["access_token"]
+        self.secrets.add(token)
+        return token
+
+    def delete(self, type):
+        return self.call("DELETE", "connections/" + self._q(type))
+
+    def fail(self, type="*", count=1, status=None, body=None, headers=None, delay=None,
+             action="status"):
+        """Make the next count requests for type (-1: all) fail as described."""
+        f = {"type": type, "count": count, "action": action}
+        for key, value in (("status", status), ("body", body), ("headers", headers),
+                           ("delay", delay)):
+            if value is not None:
+                f[key] = value
+        return self.call("POST", "faults", f)
+
+    def clear_faults(self):
+        return self.call("DELETE", "faults")
+
+    def latency(self, seconds):
+        return self.call("PUT", "latency", {"seconds": seconds})
+
+    def requests(self, type=None):
+        path = "requests" + ("?type=" + self._q(type) if type is not None else "")
+        return self.call("GET", path)["requests"]
+
+    def counts(self):
+        return self.call("GET", "counts")
+
+    def count(self, type):
+        return self.counts().get(type, 0)
+
+    def clear_requests(self):
+        return self.call("DELETE", "requests")
+
+    def reset(self):
+        return self.call("POST", "reset")
+
+    def issued(self, type):
+        return self.call("GET", "issued/" + self._q(type))["tokens"]
+
+    def all_secrets(self):
+        """Every token value this emulator has handed out or been given, plus its own."""
+        out = set(self.secrets) | {SERVICE_TOKEN}
+        for t in sorted(self.types):
+            try:
+                out.update(self.issued(t))
+            except (ControlError, OSError):
+                pass
+        self.secrets |= out
+        return {s for s in out if s}
+
+
+class MountError(Exception):
+    pass
+
+
+class Mount:
+    """connectorfs -f on a fresh temp mountpoint; a context manager.
+
+    options: a list of "key=value" strings (or a dict) given as -o.
+    env: overrides of the daemon's environment; a None value removes the variable.
+    """
+
+    def __init__(self, emulator=None, options=(), env=None, binary=None, args=()):
+        self.emulator = emulator
+        if isinstance(options, dict):
+            options = ["%s=%s" % kv if kv[1] is not None else kv[0] for kv in options.items()]
+        self.options = list(options)
+        self.env_overrides = dict(env or {})
+        self.binary = binary or BINARY
+        self.args = list(args)
+        self.proc = None
+        self.tmp = None
+        self.path = None
+        self.expected = []
+        self.extra_secrets = set()
+        self.returncode = None
+        self._final_log = None
+
+    def __repr__(self):
+        return "<Mount %s pid %s>" % (self.path, self.proc.pid if self.proc else None)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def environment(self):
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+        for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env["BASE44_APP_ID"] = APP_ID
+        env["BASE44_SERVICE_TOKEN"] = SERVICE_TOKEN
+        if self.emulator is not None:
+            env["BASE44_API_URL"] = self.emulator.url
+        for k, v in self.env_overrides.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        if env.get("BASE44_SERVICE_TOKEN"):
+            self.extra_secrets.add(env["BASE44_SERVICE_TOKEN"])
+        return env
+
+    def command(self):
+        cmd = [self.binary, "-f"] + self.args
+        if self.options:
+            cmd += ["-o", ",".join(self.options)]
+        return cmd + [self.path]
+
+    def start(self):
+        self.tmp = tempfile.mkdtemp(prefix="cfs-mnt-")
+        self.path = os.path.join(self.tmp, "mnt")
+        os.mkdir(self.path)
+        self.log_path = os.path.join(self.tmp, "daemon.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.command(), env=self.environment(),
+                                     stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        _register(self)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if mounted_fstype(self.path) == "fuse.connectorfs":
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        rc = self.proc.poll()
+        log = self.log_text()
+        self.stop()
+        if rc is None:
+            raise MountError("not mounted within %.0f s; daemon log:\n%s" % (START_TIMEOUT, log))
+        raise MountError("daemon exited with status %s before mounting; log:\n%s" % (rc, log))
+
+    def is_mounted(self):
+        return self.path is not None and mounted_fstype(self.path) is not None
+
+    def unmount(self):
+        """fusermount3 -u, else -uz and a kill; waits for the daemon to exit."""
+        if self.path and self.is_mounted():
+            r = subprocess.run([FUSERMOUNT, "-u", self.path], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if r.returncode != 0 and self.is_mounted():
+                subprocess.run([FUSERMOUNT, "-uz", self.path], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                if self.proc and self.proc.poll() is None:
+                    self.proc.kill()
+        if self.proc is not None:
+            try:
+                self.returncode = self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.returncode = self.proc.wait()
+                raise MountError("daemon did not exit within %.0f s of the unmount"
+                                 % STOP_TIMEOUT)
+
+    def stop(self):
+        _unregister(self)
+        try:
+            self.unmount()
+        finally:
+            if getattr(self, "_log", None):
+                self._log.close()
+                self._log = None
+            if self._final_log is None:
+                self._final_log = self._read_log()
+            if self.tmp and not self.is_mounted():
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                self.tmp = None
+
+    # ---- the log ---------------------------------------------------------------------------
+
+    def _read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except (OSError, AttributeError):
+            return ""
+
+    def log_text(self):
+        """The daemon's stdout+stderr so far (all of it once it has stopped)."""
+        if self._final_log is not None:
+            return self._final_log
+        return self._read_log()
+
+    def expect_log(self, regex):
+        """Declare that a log line matching regex (re.search) is expected."""
+        self.expected.append(re.compile(regex))
+
+    def wait_log(self, regex, timeout=5.0):
+        pat = re.compile(regex)
+        return wait_until(lambda: any(pat.search(l) for l in self.log_text().splitlines()),
+                          timeout)
+
+    def unexpected_lines(self, text):
+        bad = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            if SANITIZER_LINE.search(line):
+                bad.append(line)
+                continue
+            if any(p.search(line) for p in INFO_LINES):
+                continue
+            if any(p.search(line) for p in self.expected):
+                continue
+            bad.append(line)
+        return bad
+
+    def finish(self):
+        """Unmount, then fail on an unexpected log line or a token in the log."""
+        self.stop()
+        text = self.log_text()
+        problems = []
+        if self.returncode != 0:
+            problems.append("daemon exited with status %s after the unmount (want 0)"
+                            % self.returncode)
+        bad = self.unexpected_lines(text)
+        if bad:
+            problems.append("unexpected daemon log line(s):\n  " + "\n  ".join(bad[:20]))
+        secrets = set(self.extra_secrets) | {SERVICE_TOKEN}
+        if self.emulator is not None and self.emulator.proc is not None \
+                and self.emulator.proc.poll() is None:
+            secrets |= self.emulator.all_secrets()
+        leaked = sorted(s for s in secrets if len(s) >= 4 and s in text)
+        if leaked:
+            problems.append("daemon log holds %d token value(s) (lengths %s)"
+                            % (len(leaked), [len(s) for s in leaked]))
+        if problems:
+            shown = "\n".join(problems) + "\n--- daemon log ---\n" + text
+            for secret in sorted(leaked, key=len, reverse=True):
+                shown = shown.replace(secret, "<token of %d bytes>" % len(secret))
+            raise AssertionError(shown)
+
+
+class TestCase(unittest.TestCase):
+    """A test with one emulator per class, reset before each test, and mount helpers."""
+
+    emulator = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emulator = Emulator().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.emulator is not None:
+            cls.emulator.stop()
+            cls.emulator = None
+
+    def setUp(self):
+        self.emu = self.emulator
+        self.emu.reset()
+        self.emu.types = set(SEED_TYPES)
+        self.emu.secrets = set()
+
+    def mount(self, options=(), env=None, binary=None, args=()):
+        """Mount against this class's emulator; unmounted and log-checked at cleanup."""
+        m = Mount(self.emu, options=options, env=env, binary=binary, args=args)
+        m.start()
+        self.addCleanup(m.finish)
+        return m
+
+    # ---- assertions ------------------------------------------------------------------------
+
+    def assertErrno(self, expected, fn, *args, msg=None):
+        got = errno_of(fn, *args)
+        if got != expected:
+            self.fail("%s: expected %s, got %s%s" % (
+                " ".join(str(a) for a in args), errname(expected), errname(got),
+                "" if msg is None else " (%s)" % msg))
+
+    def assertNoRequests(self, type=None):
+        reqs = self.emu.requests(type)
+        self.assertEqual([], [(r["method"], r["path"]) for r in reqs],
+                         "the emulator received requests")
+
+
+def run_binary(args, env, timeout=10.0, binary=None):
+    """Run the binary to completion (for option errors); returns (rc, stdout, stderr).
+
+    A binary that mounts by mistake is unmounted and killed; rc is then None.
+    """
+    proc = subprocess.Popen([binary or BINARY] + list(args), env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        for a in args:
+            if isinstance(a, str) and os.path.isabs(a) and mounted_fstype(a):
+                subprocess.run([FUSERMOUNT, "-uz", a], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+        proc.kill()
+        out, err = proc.communicate()
+        return None, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def base_env(url=None, **overrides):
+    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+           "BASE44_APP_ID": APP_ID, "BASE44_SERVICE_TOKEN": SERVICE_TOKEN}
+    for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    if url:
+        env["BASE44_API_URL"] = url
+    for k, v in overrides.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
