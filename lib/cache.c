@@ -33,6 +33,7 @@ struct cache_entry {
 	int fetching;
 	int queued;
 	int exp_announced;	/* changed() already told that the JWT expired */
+	long long fetch_started_mono;	/* of the request in flight */
 	long long fetched_mono;
 	long long fetched_wall;
 	long long changed_wall;
@@ -258,6 +259,7 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 	int changed = 0;
 
 	e->fetching = 1;
+	e->fetch_started_mono = c->hooks.mono_ms(c->hooks.arg);
 	e->requests++;
 	pthread_mutex_unlock(&c->lock);
 	memset(&res, 0, sizeof(res));
@@ -277,12 +279,11 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 	e->completions++;
 	if (err == CFS_OK) {
 		if (e->value == NULL || !connection_same(e->value, fresh)) {
-			changed = 1;
+			/* A first value replaces nothing anyone could have cached. */
+			changed = e->value != NULL;
 			e->generation++;
 			/* Strictly increasing, so every change moves st_mtime. */
 			e->changed_wall = wall > e->changed_wall ? wall : e->changed_wall + 1;
-		} else if (!e->servable) {
-			changed = 1;
 		}
 		old = e->value;
 		e->value = fresh;
@@ -597,6 +598,19 @@ cache_get(struct cache *c, const char *name, struct cache_view *view,
 			if (now >= e->fetched_mono + cache_ttl_ms(c) -
 			    cache_ttl_ms(c) / CACHE_AHEAD_DIVISOR)
 				cache_queue_locked(c, e);
+			err = CFS_OK;
+			break;
+		}
+		if (e->fetching && !outcome_ready && e->value != NULL && e->servable &&
+		    e->last_err == CFS_OK && !cache_jwt_expired(e, wall) &&
+		    e->fetch_started_mono < e->fetched_mono + cache_ttl_ms(c) &&
+		    now < e->fetched_mono + cache_ttl_ms(c) + (long long)c->set.timeout_s * 1000) {
+			/*
+			 * A refresh-ahead started within the TTL is still in flight
+			 * as the TTL ends: the value it replaces was good a moment
+			 * ago, so serve it rather than make a steady reader wait.
+			 */
+			cache_fill_view(c, e, now, wall, 1, view);
 			err = CFS_OK;
 			break;
 		}
