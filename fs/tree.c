@@ -129,22 +129,12 @@ tree_node_count(struct tree *t)
 	return n;
 }
 
-static unsigned long
-tree_hash(const char *s)
-{
-	unsigned long h = 5381;
-
-	while (*s != '\0')
-		h = h * 33 + (unsigned char)*s++;
-	return h;
-}
-
 static struct tree_connector *
 tree_find_locked(struct tree *t, const char *name)
 {
 	struct tree_connector *c;
 
-	for (c = t->buckets[tree_hash(name) % t->nbuckets]; c != NULL; c = c->next)
+	for (c = t->buckets[name_hash(name) % t->nbuckets]; c != NULL; c = c->next)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
@@ -162,7 +152,7 @@ tree_rehash_locked(struct tree *t)
 		struct tree_connector *c = t->buckets[i], *next;
 
 		for (; c != NULL; c = next) {
-			size_t j = tree_hash(c->name) % n;
+			size_t j = name_hash(c->name) % n;
 
 			next = c->next;
 			c->next = b[j];
@@ -215,7 +205,7 @@ tree_connector(struct tree *t, const char *name)
 	}
 	if (t->nconnectors >= t->nbuckets)
 		tree_rehash_locked(t);
-	i = tree_hash(name) % t->nbuckets;
+	i = name_hash(name) % t->nbuckets;
 	c->next = t->buckets[i];
 	t->buckets[i] = c;
 	t->nconnectors++;

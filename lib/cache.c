@@ -97,22 +97,12 @@ cache_wait_until(struct cache *c, pthread_cond_t *cv, long long deadline_ms)
 	(void)pthread_cond_timedwait(cv, &c->lock, &ts);
 }
 
-static unsigned long
-cache_hash(const char *s)
-{
-	unsigned long h = 5381;
-
-	while (*s != '\0')
-		h = h * 33 + (unsigned char)*s++;
-	return h;
-}
-
 static struct cache_entry *
 cache_find(struct cache *c, const char *name)
 {
 	struct cache_entry *e;
 
-	for (e = c->buckets[cache_hash(name) % c->nbuckets]; e != NULL; e = e->next)
+	for (e = c->buckets[name_hash(name) % c->nbuckets]; e != NULL; e = e->next)
 		if (strcmp(e->name, name) == 0)
 			return e;
 	return NULL;
@@ -130,7 +120,7 @@ cache_grow(struct cache *c)
 		struct cache_entry *e = c->buckets[i], *next;
 
 		for (; e != NULL; e = next) {
-			size_t j = cache_hash(e->name) % n;
+			size_t j = name_hash(e->name) % n;
 
 			next = e->next;
 			e->next = b[j];
@@ -156,7 +146,7 @@ cache_find_or_add(struct cache *c, const char *name)
 	strcpy(e->name, name);	/* checked by name_is_connector(): fits */
 	if (c->nentries >= c->nbuckets)
 		cache_grow(c);
-	i = cache_hash(name) % c->nbuckets;
+	i = name_hash(name) % c->nbuckets;
 	e->next = c->buckets[i];
 	c->buckets[i] = e;
 	c->nentries++;

@@ -60,3 +60,13 @@ name_env_prefix(const char *name, char *out)
 	}
 	out[i] = '\0';
 }
+
+unsigned long
+name_hash(const char *s)
+{
+	unsigned long h = 5381;
+
+	while (*s != '\0')
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}

@@ -24,4 +24,8 @@ int name_is_config_key(const char *key, size_t len);
  */
 void name_env_prefix(const char *name, char *out);
 
+/* The hash of a name for the daemon's tables (djb2: short names, no attacker control
+ * over which bucket a name lands in matters here, as names are validated first). */
+unsigned long name_hash(const char *name);
+
 #endif
