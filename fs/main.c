@@ -54,13 +54,54 @@ main_changed(void *arg, const char *name)
 	notifier_push(ctx->notifier, name);
 }
 
-/* SIGHUP is waited for here, never delivered asynchronously. */
+/*
+ * Every signal the daemon acts on is blocked in all threads and taken here
+ * with sigwait(), so handlers never run inside libfuse or libcurl:
+ * SIGHUP reloads; SIGTERM and SIGINT stop.
+ */
 struct main_signals {
 	pthread_t thread;
+	pthread_t loop_thread;		/* runs the FUSE loop; woken with SIGUSR1 */
 	struct cfs_ctx *ctx;
 	const struct config *cfg;
 	int stop;
 };
+
+static void
+main_reload(struct main_signals *s)
+{
+	if (s->cfg->token_file != NULL) {
+		char msg[512], *token = NULL;
+
+		if (config_read_token_file(s->cfg->token_file, &token, msg,
+		    sizeof(msg)) != CFS_OK) {
+			log_warnx("SIGHUP: %s; keeping the previous service token", msg);
+		} else {
+			base44_set_service_token(s->ctx->api, token);
+			secret_free(token);
+			log_info("SIGHUP: service token re-read from %s", s->cfg->token_file);
+		}
+	}
+	cache_drop_all(s->ctx->cache);
+	log_info("SIGHUP: cached connections dropped");
+}
+
+/*
+ * Stop at once, even with reads in flight: end the requests (a hung server
+ * must not hold up the exit), answer every waiting reader, then make the
+ * FUSE loop return. Its workers are in our handlers with cancellation off,
+ * and they now return promptly.
+ */
+static void
+main_stop(struct main_signals *s, int sig)
+{
+	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	base44_client_abort(s->ctx->api);
+	cache_abort(s->ctx->cache);
+	fuse_session_exit(s->ctx->se);
+	/* The loop sleeps in sem_wait() or read(); a signal with a handler ends either. */
+	pthread_kill(s->loop_thread, SIGUSR1);
+}
 
 static void *
 main_signal_thread(void *arg)
@@ -71,30 +112,44 @@ main_signal_thread(void *arg)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR2);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
+		struct timespec tick = { 0, 100 * 1000000L };
+
 		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
 			break;
-		if (sig != SIGHUP)
-			continue;
-		if (s->cfg->token_file != NULL) {
-			char msg[512], *token = NULL;
-
-			if (config_read_token_file(s->cfg->token_file, &token, msg,
-			    sizeof(msg)) != CFS_OK) {
-				log_warnx("SIGHUP: %s; keeping the previous service token", msg);
-			} else {
-				base44_set_service_token(s->ctx->api, token);
-				secret_free(token);
-				log_info("SIGHUP: service token re-read from %s", s->cfg->token_file);
-			}
-		}
-		cache_drop_all(s->ctx->cache);
-		log_info("SIGHUP: cached connections dropped");
+		/* Timed, so a stop that raced the loop's sleep is repeated. */
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGHUP)
+			main_reload(s);
+		else if (sig == SIGTERM || sig == SIGINT)
+			main_stop(s, sig);
+		else if (sig < 0 && fuse_session_exited(s->ctx->se))
+			pthread_kill(s->loop_thread, SIGUSR1);
 	}
 	return NULL;
+}
+
+static void
+main_wake(int sig)
+{
+	(void)sig;	/* only interrupts the loop's blocking call */
+}
+
+/* SIGPIPE ignored (a peer closing a socket is an error return, not death). */
+static int
+main_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = main_wake;	/* no SA_RESTART: blocking calls return EINTR */
+	return sigaction(SIGUSR1, &sa, NULL);
 }
 
 int
@@ -178,18 +233,20 @@ main(int argc, char *argv[])
 		ret = 2;
 		goto out_tree;
 	}
-	if (fuse_set_signal_handlers(ctx.se) != 0)
+	if (main_install_signals() != 0)
 		goto out_session;
 	if (fuse_session_mount(ctx.se, opts.mountpoint) != 0)
-		goto out_handlers;
+		goto out_session;
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
 	if (!opts.foreground)
 		log_init("connectorfs", 1, opts.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 
-	/* Threads start after fork; all of them inherit SIGHUP blocked. */
+	/* Threads start after fork; all of them inherit these blocked. */
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
+	sigaddset(&hup, SIGTERM);
+	sigaddset(&hup, SIGINT);
 	sigaddset(&hup, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 	ctx.notifier = notifier_start(&ctx);
@@ -213,6 +270,7 @@ main(int argc, char *argv[])
 	}
 	sigs.ctx = &ctx;
 	sigs.cfg = &opts.cfg;
+	sigs.loop_thread = pthread_self();
 	if (pthread_create(&sigs.thread, NULL, main_signal_thread, &sigs) != 0)
 		goto out_cache;
 	sig_started = 1;
@@ -231,17 +289,17 @@ main(int argc, char *argv[])
 			fuse_loop_cfg_destroy(loop_cfg);
 		}
 	}
-	/* A signal that ended the loop is a clean stop. */
-	if (ret < 0 && ret != -EINTR)
-		snprintf(msg, sizeof(msg), "%s", strerror(-ret));
-	ret = ret > 0 ? 0 : (ret < 0 ? 1 : 0);
-	if (fuse_session_exited(ctx.se))
+	/* SIGTERM/SIGINT or an external unmount end the loop cleanly. */
+	if (ret != 0 && !fuse_session_exited(ctx.se)) {
+		log_warnx("request loop failed: %s", strerror(ret < 0 ? -ret : ret));
+		ret = 1;
+	} else {
 		ret = 0;
+	}
 	log_info("unmounting %s", opts.mountpoint);
 
 	if (sig_started) {
 		__atomic_store_n(&sigs.stop, 1, __ATOMIC_RELEASE);
-		pthread_kill(sigs.thread, SIGUSR2);
 		pthread_join(sigs.thread, NULL);
 	}
 out_cache:
@@ -250,8 +308,6 @@ out_notifier:
 	notifier_stop(&ctx.notifier);
 out_unmount:
 	fuse_session_unmount(ctx.se);
-out_handlers:
-	fuse_remove_signal_handlers(ctx.se);
 out_session:
 	fuse_session_destroy(ctx.se);
 out_tree:

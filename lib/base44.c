@@ -138,6 +138,12 @@ base44_set_service_token(struct base44_client *c, const char *token)
 	return CFS_OK;
 }
 
+void
+base44_client_abort(struct base44_client *c)
+{
+	http_client_abort(c->http);
+}
+
 long
 base44_client_connects(struct base44_client *c)
 {

@@ -57,6 +57,9 @@ int base44_token_url(char *out, size_t outsz, const char *api_url,
 /* encodeURIComponent into out; returns the length or -1 when too small. */
 int base44_encode_component(const char *in, char *out, size_t outsz);
 
+/* End requests in flight and refuse new ones (shutdown). */
+void base44_client_abort(struct base44_client *client);
+
 /* New TCP connections the client has made (keep-alive check). */
 long base44_client_connects(struct base44_client *client);
 

@@ -60,6 +60,7 @@ struct cache {
 	size_t nentries;
 	struct cache_entry *queue_head, *queue_tail;
 	int stopping;
+	int aborted;		/* cache_abort(): answer everyone at once */
 	int sweeper_taken;
 	pthread_t *threads;
 	unsigned nthreads;
@@ -288,6 +289,8 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 		e->backoff_until = 0;
 		e->negative_until = 0;
 		e->last_err = CFS_OK;
+	} else if (err == CFS_ERR_ABORTED) {
+		/* Shutting down: not a failure of the API, nothing to record. */
 	} else {
 		e->failures++;
 		e->last_err = err;
@@ -511,6 +514,17 @@ fail:
 }
 
 void
+cache_abort(struct cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->aborted = 1;
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->done);
+	pthread_cond_broadcast(&c->work);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
 cache_free(struct cache **cp)
 {
 	struct cache *c;
@@ -578,6 +592,10 @@ cache_get(struct cache *c, const char *name, struct cache_view *view,
 	real_deadline = cache_default_mono_ms(NULL) + (long long)c->set.timeout_s * 1000 + 500;
 	seen = e->completions;
 	for (;;) {
+		if (c->aborted) {
+			err = CFS_ERR_ABORTED;
+			break;
+		}
 		now = c->hooks.mono_ms(c->hooks.arg);
 		wall = c->hooks.wall_ms(c->hooks.arg);
 		if (cache_is_fresh(c, e, now, wall)) {
@@ -701,8 +719,10 @@ cache_refresh_entry_locked(struct cache *c, struct cache_entry *e)
 	    (long long)c->set.timeout_s * 1000 + 500;
 
 	/* A request already in flight may predate what the caller wants to see. */
-	while (e->fetching && cache_default_mono_ms(NULL) < real_deadline)
+	while (e->fetching && !c->aborted && cache_default_mono_ms(NULL) < real_deadline)
 		cache_wait_until(c, &c->done, real_deadline);
+	if (c->aborted)
+		return CFS_ERR_ABORTED;
 	if (e->fetching)
 		return CFS_ERR_TIMEOUT;
 	(void)cache_fetch_locked(c, e);

@@ -80,6 +80,12 @@ struct cache_stat {
 enum cfs_err cache_new(const struct cache_settings *settings,
     const struct cache_hooks *hooks, struct cache **out);
 
+/*
+ * Shutting down: every reader waiting for a request, and every later one,
+ * gets CFS_ERR_ABORTED at once. The fetch hook must be aborted separately.
+ */
+void cache_abort(struct cache *cache);
+
 /* Stops and joins the refresh threads, drops every value. NULL accepted. */
 void cache_free(struct cache **cache);
 

@@ -25,6 +25,7 @@ static const struct {
 	[CFS_ERR_TOO_BIG] = { EIO, "too_big", "response body too large" },
 	[CFS_ERR_TRANSPORT] = { EIO, "transport", "connection failed mid-transfer" },
 	[CFS_ERR_EXPIRED] = { EKEYEXPIRED, "expired", "token already expired" },
+	[CFS_ERR_ABORTED] = { EINTR, "aborted", "shutting down" },
 	[CFS_ERR_NO_MEMORY] = { ENOMEM, "no_memory", "out of memory" },
 	[CFS_ERR_INVALID] = { EINVAL, "invalid", "invalid argument" },
 };

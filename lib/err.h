@@ -20,6 +20,7 @@ enum cfs_err {
 	CFS_ERR_TOO_BIG,	/* body over the cap */
 	CFS_ERR_TRANSPORT,	/* connection reset, truncated body, other I/O */
 	CFS_ERR_EXPIRED,	/* the API handed out a JWT already past its exp */
+	CFS_ERR_ABORTED,	/* the daemon is shutting down */
 	CFS_ERR_NO_MEMORY,
 	CFS_ERR_INVALID,	/* bad argument or configuration value */
 	CFS_ERR_COUNT

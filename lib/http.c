@@ -19,14 +19,27 @@
 #define HTTP_POOL_MAX 8
 #define HTTP_BODY_MAX_DEFAULT (64 * 1024)
 
+/*
+ * One pooled transfer slot: an easy handle driven by its own multi handle.
+ * The multi keeps the slot's connections alive between requests, and its
+ * curl_multi_wakeup() lets http_client_abort() end a request at once.
+ */
+struct http_slot {
+	CURLM *multi;
+	CURL *easy;
+	struct http_slot *next;		/* in the idle pool or the busy list */
+};
+
 struct http_client {
 	struct http_options opts;
 	char *cacert;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
-	CURL *pool[HTTP_POOL_MAX];
-	size_t npool;
+	struct http_slot *idle;		/* at most HTTP_POOL_MAX */
+	size_t nidle;
+	struct http_slot *busy;		/* requests in flight */
+	int aborted;
 	long connects;
 };
 
@@ -91,6 +104,8 @@ http_err_of_curl(CURLcode rc, int body_too_big)
 		return CFS_ERR_TLS;
 	case CURLE_OUT_OF_MEMORY:
 		return CFS_ERR_NO_MEMORY;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return CFS_ERR_ABORTED;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		return CFS_ERR_INVALID;
@@ -131,18 +146,35 @@ fail:
 	return CFS_ERR_NO_MEMORY;
 }
 
+static void
+http_slot_free(struct http_slot *slot)
+{
+	if (slot == NULL)
+		return;
+	if (slot->multi != NULL && slot->easy != NULL)
+		curl_multi_remove_handle(slot->multi, slot->easy);
+	if (slot->easy != NULL)
+		curl_easy_cleanup(slot->easy);
+	if (slot->multi != NULL)
+		curl_multi_cleanup(slot->multi);
+	free(slot);
+}
+
 void
 http_client_free(struct http_client **cp)
 {
 	struct http_client *c;
+	struct http_slot *slot;
 	int i;
 
 	if (cp == NULL || *cp == NULL)
 		return;
 	c = *cp;
 	*cp = NULL;
-	while (c->npool > 0)
-		curl_easy_cleanup(c->pool[--c->npool]);
+	while ((slot = c->idle) != NULL) {
+		c->idle = slot->next;
+		http_slot_free(slot);
+	}
 	if (c->share != NULL)
 		curl_share_cleanup(c->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -150,6 +182,18 @@ http_client_free(struct http_client **cp)
 	pthread_mutex_destroy(&c->pool_lock);
 	free(c->cacert);
 	free(c);
+}
+
+void
+http_client_abort(struct http_client *c)
+{
+	struct http_slot *slot;
+
+	pthread_mutex_lock(&c->pool_lock);
+	c->aborted = 1;
+	for (slot = c->busy; slot != NULL; slot = slot->next)
+		curl_multi_wakeup(slot->multi);
+	pthread_mutex_unlock(&c->pool_lock);
 }
 
 long
@@ -163,35 +207,111 @@ http_client_connects(struct http_client *c)
 	return n;
 }
 
-static CURL *
-http_handle_take(struct http_client *c)
+/* An idle slot (or a new one), moved to the busy list; NULL when aborted. */
+static struct http_slot *
+http_slot_take(struct http_client *c)
 {
-	CURL *h = NULL;
+	struct http_slot *slot = NULL;
 
 	pthread_mutex_lock(&c->pool_lock);
-	if (c->npool > 0)
-		h = c->pool[--c->npool];
-	pthread_mutex_unlock(&c->pool_lock);
-	if (h == NULL) {
-		h = curl_easy_init();
-		if (h != NULL)
-			curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	if (c->aborted) {
+		pthread_mutex_unlock(&c->pool_lock);
+		return NULL;
 	}
-	return h;
+	if (c->idle != NULL) {
+		slot = c->idle;
+		c->idle = slot->next;
+		c->nidle--;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	if (slot == NULL) {
+		slot = calloc(1, sizeof(*slot));
+		if (slot == NULL)
+			return NULL;
+		slot->multi = curl_multi_init();
+		slot->easy = curl_easy_init();
+		if (slot->multi == NULL || slot->easy == NULL) {
+			http_slot_free(slot);
+			return NULL;
+		}
+		curl_easy_setopt(slot->easy, CURLOPT_SHARE, c->share);
+	}
+	pthread_mutex_lock(&c->pool_lock);
+	slot->next = c->busy;
+	c->busy = slot;
+	pthread_mutex_unlock(&c->pool_lock);
+	return slot;
 }
 
 static void
-http_handle_give_back(struct http_client *c, CURL *h, long new_connects)
+http_slot_give_back(struct http_client *c, struct http_slot *slot, long new_connects)
 {
+	struct http_slot **pp;
+
 	pthread_mutex_lock(&c->pool_lock);
 	c->connects += new_connects;
-	if (c->npool < HTTP_POOL_MAX) {
-		c->pool[c->npool++] = h;
-		h = NULL;
+	for (pp = &c->busy; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == slot) {
+			*pp = slot->next;
+			break;
+		}
+	}
+	slot->next = NULL;
+	if (c->nidle < HTTP_POOL_MAX && !c->aborted) {
+		slot->next = c->idle;
+		c->idle = slot;
+		c->nidle++;
+		slot = NULL;
 	}
 	pthread_mutex_unlock(&c->pool_lock);
-	if (h != NULL)
-		curl_easy_cleanup(h);
+	http_slot_free(slot);
+}
+
+static int
+http_is_aborted(struct http_client *c)
+{
+	int a;
+
+	pthread_mutex_lock(&c->pool_lock);
+	a = c->aborted;
+	pthread_mutex_unlock(&c->pool_lock);
+	return a;
+}
+
+/* Drive one transfer to its end; CURLE_ABORTED_BY_CALLBACK when aborted. */
+static CURLcode
+http_run(struct http_client *c, struct http_slot *slot)
+{
+	CURLcode rc = CURLE_OK;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if (curl_multi_add_handle(slot->multi, slot->easy) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	while (running) {
+		if (curl_multi_perform(slot->multi, &running) != CURLM_OK) {
+			rc = CURLE_SEND_ERROR;
+			break;
+		}
+		if (!running)
+			break;
+		if (http_is_aborted(c)) {
+			rc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		/* CURLOPT_TIMEOUT_MS bounds the transfer; this only paces the loop. */
+		if (curl_multi_poll(slot->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+			rc = CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	while ((msg = curl_multi_info_read(slot->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == slot->easy)
+			rc = msg->data.result;
+	if (running && rc == CURLE_OK)
+		rc = CURLE_ABORTED_BY_CALLBACK;
+	curl_multi_remove_handle(slot->multi, slot->easy);
+	return rc;
 }
 
 static size_t
@@ -281,15 +401,17 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	struct curl_slist *list = NULL, *grown;
 	enum cfs_err err = CFS_ERR_NO_MEMORY;
 	long connects = 0;
+	struct http_slot *slot;
 	CURLcode rc;
 	CURL *h;
 	size_t i;
 
 	http_response_reset(resp);
 	resp->body.max = c->opts.body_max;
-	h = http_handle_take(c);
-	if (h == NULL)
-		return CFS_ERR_NO_MEMORY;
+	slot = http_slot_take(c);
+	if (slot == NULL)
+		return http_is_aborted(c) ? CFS_ERR_ABORTED : CFS_ERR_NO_MEMORY;
+	h = slot->easy;
 	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
 		grown = curl_slist_append(list, headers[i]);
 		if (grown == NULL)
@@ -317,7 +439,7 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "connectorfs/" CFS_VERSION);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 
-	rc = curl_easy_perform(h);
+	rc = http_run(c, slot);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
 	err = http_err_of_curl(rc, resp->body.too_big);
@@ -338,6 +460,6 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 out:
 	http_wipe_headers(list);
 	curl_slist_free_all(list);
-	http_handle_give_back(c, h, connects);
+	http_slot_give_back(c, slot, connects);
 	return err;
 }

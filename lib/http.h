@@ -47,6 +47,12 @@ enum cfs_err http_get(struct http_client *client, const char *url,
 void http_response_init(struct http_response *resp);
 void http_response_reset(struct http_response *resp);
 
+/*
+ * End every request in flight at once (CFS_ERR_ABORTED) and refuse new
+ * ones: shutting down must not wait for a hung server. Any thread.
+ */
+void http_client_abort(struct http_client *client);
+
 /* Number of new TCP connections made so far (for the keep-alive test). */
 long http_client_connects(struct http_client *client);
 

@@ -45,6 +45,7 @@ INFO_LINES = (
     re.compile(r"^connectorfs: unmounting \S+$"),
     re.compile(r"^connectorfs: SIGHUP: service token re-read from \S+$"),
     re.compile(r"^connectorfs: SIGHUP: cached connections dropped$"),
+    re.compile(r"^connectorfs: SIG(TERM|INT): stopping$"),
 )
 SANITIZER_LINE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
 
