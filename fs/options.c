@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mountpoint.h"
 #include "names.h"
 #include "options.h"
 
@@ -206,13 +207,13 @@ options_parse(int argc, char *argv[], struct options *o)
 		    "(usage: connectorfs [options] MOUNTPOINT)\n");
 		return -1;
 	}
-	/* mount(8) form: SOURCE MOUNTPOINT; the source names nothing here. */
-	o->mountpoint = realpath(st.nonopts[st.nnonopts - 1], NULL);
-	if (o->mountpoint == NULL) {
-		fprintf(stderr, "connectorfs: mountpoint %s: %m\n", st.nonopts[st.nnonopts - 1]);
+	if (config_finish(&o->cfg, msg, sizeof(msg)) != CFS_OK) {
+		fprintf(stderr, "connectorfs: %s\n", msg);
 		return -1;
 	}
-	if (config_finish(&o->cfg, msg, sizeof(msg)) != CFS_OK) {
+	/* mount(8) form: SOURCE MOUNTPOINT; the source names nothing here. */
+	if (mountpoint_prepare(st.nonopts[st.nnonopts - 1], &o->mountpoint, msg,
+	    sizeof(msg)) != 0) {
 		fprintf(stderr, "connectorfs: %s\n", msg);
 		return -1;
 	}

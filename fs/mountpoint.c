@@ -1,0 +1,77 @@
+/*
+ * mountpoint.c: a stale mount is recognised by ENOTCONN from stat() and is
+ * detached with umount2(MNT_DETACH) when we are root, or with
+ * `fusermount3 -uz` otherwise (run without a shell, never with a token in
+ * its environment: it gets an empty one).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mountpoint.h"
+
+static int
+mountpoint_detach(const char *path)
+{
+	char prog[] = "fusermount3", flag[] = "-uz", envpath[] = "PATH=/usr/bin:/bin";
+	char *argv[4], *envp[2];
+	int status;
+	pid_t pid;
+
+	if (geteuid() == 0)
+		return umount2(path, MNT_DETACH);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		argv[0] = prog;
+		argv[1] = flag;
+		argv[2] = (char *)(uintptr_t)path;
+		argv[3] = NULL;
+		envp[0] = envpath;
+		envp[1] = NULL;
+		execve("/usr/bin/fusermount3", argv, envp);
+		execve("/bin/fusermount3", argv, envp);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
+
+int
+mountpoint_prepare(const char *path, char **resolved, char *msg, size_t msgsz)
+{
+	struct stat st;
+
+	*resolved = NULL;
+	if (stat(path, &st) != 0 && errno == ENOTCONN) {
+		log_warnx("mountpoint %s: stale FUSE mount (its daemon is gone); "
+		    "detaching it", path);
+		if (mountpoint_detach(path) != 0) {
+			snprintf(msg, msgsz, "mountpoint %s: stale mount that cannot be "
+			    "detached: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	*resolved = realpath(path, NULL);
+	if (*resolved == NULL) {
+		snprintf(msg, msgsz, "mountpoint %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stat(*resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(msg, msgsz, "mountpoint %s: not a folder", path);
+		free(*resolved);
+		*resolved = NULL;
+		return -1;
+	}
+	return 0;
+}

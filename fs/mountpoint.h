@@ -1,0 +1,17 @@
+/*
+ * mountpoint.h: checks on the mountpoint before anything is mounted, and
+ * recovery from a stale FUSE mount that a killed daemon left behind.
+ */
+#ifndef CFS_MOUNTPOINT_H
+#define CFS_MOUNTPOINT_H
+
+#include <stddef.h>
+
+/*
+ * Resolve path to an absolute folder we can mount on. A stale FUSE mount
+ * there ("Transport endpoint is not connected") is detached first, with a
+ * log line. Returns 0 with *resolved malloc'ed, or -1 with a reason in msg.
+ */
+int mountpoint_prepare(const char *path, char **resolved, char *msg, size_t msgsz);
+
+#endif
