@@ -317,6 +317,7 @@ class Mount:
         self.expected = []
         self.extra_secrets = set()
         self.returncode = None
+        self.expected_returncode = 0  # a test that kills the daemon says what it expects
         self._final_log = None
 
     def __repr__(self):
@@ -462,9 +463,9 @@ class Mount:
         self.stop()
         text = self.log_text()
         problems = []
-        if self.returncode != 0:
-            problems.append("daemon exited with status %s after the unmount (want 0)"
-                            % self.returncode)
+        if self.returncode != self.expected_returncode:
+            problems.append("daemon exited with status %s after the unmount (want %s)"
+                            % (self.returncode, self.expected_returncode))
         bad = self.unexpected_lines(text)
         if bad:
             problems.append("unexpected daemon log line(s):\n  " + "\n  ".join(bad[:20]))

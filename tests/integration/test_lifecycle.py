@@ -1,0 +1,154 @@
+"""Lifecycle: signals stop the daemon at once even with reads in flight, a killed daemon leaves
+no broken mount behind (auto_unmount, and detaching a stale mount at the next start), a mount
+made while the API is down serves once it is back, and bad start-up inputs stop before
+mounting with exit 2 and one line."""
+
+import errno
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import (Emulator, FUSERMOUNT, Mount, TestCase, base_env, mounted_fstype,
+                     read_file, run_binary, wait_until)
+
+SLACK = "xoxb-demo-slack-token-0001"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def read_or_errno(path):
+    try:
+        return read_file(path)
+    except OSError as exc:
+        return exc.errno
+
+
+class StopTest(TestCase):
+
+    def stop_with_a_read_in_flight(self, sig, args):
+        self.emu.fail(type="slack", count=-1, action="hang", delay=30)
+        mnt = self.mount(["timeout=20"], args=args)
+        path = os.path.join(mnt.path, "slack", "access_token")
+        outcome = []
+        reader = threading.Thread(target=lambda: outcome.append(read_or_errno(path)))
+        reader.start()
+        self.assertTrue(wait_until(lambda: self.emu.count("slack") >= 1, 5.0))
+        started = time.monotonic()
+        os.kill(mnt.pid, sig)
+        try:
+            rc = mnt.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            self.fail("daemon still running 1 s after the signal, with a read in flight")
+        took = time.monotonic() - started
+        reader.join(5)
+        self.assertEqual(0, rc)
+        self.assertLess(took, 1.0)
+        self.assertFalse(mnt.is_mounted())
+        self.assertEqual(1, len(outcome))
+        self.assertIsInstance(outcome[0], int, "the reader got a value from a hung server")
+        self.emu.clear_faults()
+
+    def test_sigterm_with_a_read_in_flight_exits_0_within_a_second(self):
+        self.stop_with_a_read_in_flight(signal.SIGTERM, [])
+
+    def test_sigint_stops_the_single_threaded_loop_with_a_read_in_flight(self):
+        self.stop_with_a_read_in_flight(signal.SIGINT, ["-s"])
+
+    def test_kill_9_leaves_no_mount_behind(self):
+        mnt = self.mount(["ttl=60"])
+        self.assertEqual(SLACK.encode(), read_file(os.path.join(mnt.path, "slack",
+                                                                "access_token")))
+        os.kill(mnt.pid, signal.SIGKILL)
+        mnt.proc.wait(5)
+        self.assertTrue(wait_until(lambda: mounted_fstype(mnt.path) is None, 3.0),
+                        "auto_unmount left the mount of a killed daemon behind")
+        mnt.expected_returncode = -signal.SIGKILL
+
+
+class StaleMountTest(TestCase):
+
+    def test_a_stale_mount_is_detached_and_mounted_over_at_the_next_start(self):
+        first = Mount(self.emu, options=["ttl=60"])
+        first.start()
+        self.addCleanup(first.stop)
+        # Kill the daemon and its auto_unmount watchdog: what a crash without
+        # auto_unmount (or an OOM kill of both) leaves.
+        subprocess.run(["pkill", "-9", "-f", "fusermount3 .*-- %s$" % first.path])
+        os.kill(first.pid, signal.SIGKILL)
+        first.proc.wait(5)
+        self.assertEqual(errno.ENOTCONN, read_or_errno(os.path.join(first.path, "slack",
+                                                                    "access_token")))
+        second = Mount(self.emu, options=["ttl=60"])
+        second.tmp, second.path = first.tmp, first.path  # same mountpoint
+        second.expect_log(r"^connectorfs: mountpoint \S+: stale FUSE mount .*detaching it$")
+        second.start()
+        self.addCleanup(second.finish)
+        self.assertEqual(SLACK.encode(), read_file(os.path.join(second.path, "slack",
+                                                                "access_token")))
+
+
+class ApiDownAtMountTest(TestCase):
+
+    def test_a_mount_made_with_the_api_down_serves_once_it_is_back(self):
+        port = free_port()
+        mnt = self.mount(["ttl=60", "api_url=http://127.0.0.1:%d" % port])
+        mnt.expect_log(r"^connectorfs: slack: connection refused")
+        path = os.path.join(mnt.path, "slack", "access_token")
+        self.assertEqual(errno.ECONNREFUSED, read_or_errno(path))
+        emu = Emulator("--port", str(port)).start()
+        self.addCleanup(emu.stop)
+        # Backoff after the refusal is 0.5-1.5 s; within a few seconds it must read.
+        self.assertTrue(wait_until(lambda: read_or_errno(path) == SLACK.encode(), 5.0, 0.1),
+                        "still failing 5 s after the API came back")
+
+
+class StartupInputTest(TestCase):
+
+    def scratch(self):
+        d = tempfile.mkdtemp(prefix="cfs-life-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    def test_bad_startup_inputs_exit_2_with_one_line_before_mounting(self):
+        d = self.scratch()
+        empty = os.path.join(d, "empty-token")
+        open(empty, "w").close()
+        blank = os.path.join(d, "blank-token")
+        with open(blank, "w") as f:
+            f.write(" \n\n")
+        a_file = os.path.join(d, "not-a-folder")
+        open(a_file, "w").close()
+        mnt = os.path.join(d, "mnt")
+        os.mkdir(mnt)
+        cases = [
+            ("empty token file", ["-o", "token_file=" + empty], mnt, r"token file .* is empty"),
+            ("blank token file", ["-o", "token_file=" + blank], mnt, r"token file .* is empty"),
+            ("token file is a folder", ["-o", "token_file=" + d], mnt, r"token file"),
+            ("unwritable audit path", ["-o", "audit=/proc/nope/audit.log"], mnt,
+             r"audit log /proc/nope/audit.log"),
+            ("missing mountpoint", [], os.path.join(d, "missing"), r"mountpoint .*missing"),
+            ("mountpoint not a folder", [], a_file, r"mountpoint .* not a folder"),
+        ]
+        for case, args, target, pattern in cases:
+            with self.subTest(case=case):
+                rc, out, err = run_binary(["-f"] + args + [target],
+                                          base_env(self.emu.url, BASE44_SERVICE_TOKEN=None
+                                                   if "token_file" in " ".join(args)
+                                                   else "demo-service-token"), timeout=5)
+                self.assertEqual(2, rc, "stderr: %r" % err)
+                lines = err.strip().splitlines()
+                self.assertEqual(1, len(lines), "want one line, got %r" % err)
+                self.assertRegex(lines[0], pattern)
+                self.assertIsNone(mounted_fstype(target))
+        self.assertNoRequests()
