@@ -15,6 +15,7 @@ import http.server
 import ipaddress
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -106,6 +107,8 @@ class State:
         self.counts = collections.Counter()
         self.seq = 0
         self.latency = 0.0
+        self.failure_rate = 0.0    # share of token requests answered failure_status
+        self.failure_status = 503
 
     def _seed(self):
         for name, token, config, omit, metered in seed_connections():
@@ -442,6 +445,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["fault"] = fault["action"]
             self._fault(fault, route, key, entry)
             return
+        with state.lock:
+            rate, failure_status = state.failure_rate, state.failure_status
+        if rate > 0 and route in TOKEN_ROUTES and random.random() < rate:
+            entry["fault"] = "failure-rate"
+            self._set_status(entry, failure_status)
+            self._json(failure_status, {"detail": "Injected failure"})
+            return
         status, obj, extra_headers = self._normal(route, key, app_ok)
         self._set_status(entry, status)
         self._json(status, obj, extra_headers)
@@ -757,6 +767,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 state.latency = float(seconds)
             return {"ok": True}
 
+    def c_failure_rate(self, method, arg, body, params):
+        state = self.server.state
+        if method == "GET":
+            with state.lock:
+                return {"rate": state.failure_rate, "status": state.failure_status}
+        if method == "PUT":
+            rate = body.get("rate")
+            status = body.get("status", 503)
+            if not isinstance(rate, (int, float)) or isinstance(rate, bool) \
+                    or not 0 <= rate <= 1:
+                raise BadInput("rate must be a number 0..1")
+            if not isinstance(status, int) or isinstance(status, bool) \
+                    or not 400 <= status <= 599:
+                raise BadInput("status must be an HTTP error status 400..599")
+            with state.lock:
+                state.failure_rate = float(rate)
+                state.failure_status = status
+            return {"ok": True}
+
     def c_requests(self, method, arg, body, params):
         state = self.server.state
         if method == "GET":
@@ -802,6 +831,7 @@ CONTROL = {
     "metered": Handler.c_metered,
     "faults": Handler.c_faults,
     "latency": Handler.c_latency,
+    "failure-rate": Handler.c_failure_rate,
     "requests": Handler.c_requests,
     "counts": Handler.c_counts,
     "reset": Handler.c_reset,
