@@ -25,7 +25,7 @@ BUILD     := build/default
 endif
 
 CURL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
-CURL_LIBS    := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+CURL_LIBS    := $(shell $(PKG_CONFIG) --libs libcurl libcrypto 2>/dev/null)
 JSON_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSON_LIBS    := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null)
 FUSE_CFLAGS  := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)

@@ -1,9 +1,10 @@
 /*
- * notify.c: a small queue and one thread that calls
- * fuse_lowlevel_notify_inval_inode() for each file of a changed connector.
- * Dropping the kernel's pages and attributes is enough: the next access asks
- * GETATTR, sees the new size and mtime, and READ serves the new bytes.
- * ENOENT (inode not cached), EBADF and ENODEV (unmounting) are expected.
+ * notify.c: a small queue and one thread that tells the kernel a connector
+ * changed. A changed file is a new inode (tree.h), so the names are
+ * invalidated (the next open looks them up and finds the new inode), and
+ * the pages of the older inodes are dropped so that a reader still holding
+ * one asks again and is refused if the connector's serving has ended.
+ * ENOENT (not cached), EBADF and ENODEV (unmounting) are expected.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,41 +32,60 @@ struct notifier {
 };
 
 static void
-notify_inval(struct cfs_ctx *ctx, struct tree_node *node)
+notify_report(const char *what, uint64_t ino, int rc)
 {
-	int rc;
-
-	if (node == NULL)
-		return;
-	rc = fuse_lowlevel_notify_inval_inode(ctx->se, node->ino, 0, 0);
 	if (rc != 0 && rc != -ENOENT && rc != -EBADF && rc != -ENODEV)
-		log_debug("invalidate inode %llu: %s", (unsigned long long)node->ino,
+		log_debug("invalidate %s of inode %llu: %s", what, (unsigned long long)ino,
 		    strerror(-rc));
+}
+
+static void
+notify_entry(struct cfs_ctx *ctx, uint64_t parent, const char *name)
+{
+	notify_report("entry", parent,
+	    fuse_lowlevel_notify_inval_entry(ctx->se, parent, name, strlen(name)));
+}
+
+static void
+notify_inode(struct cfs_ctx *ctx, uint64_t ino)
+{
+	notify_report("inode", ino, fuse_lowlevel_notify_inval_inode(ctx->se, ino, 0, 0));
 }
 
 void
 notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 {
+	static const char *const files[] = { "access_token", "connection.json", "env" };
 	struct tree_connector *c = tree_connector_find(ctx->tree, name);
-	struct tree_node **keys = NULL;
-	size_t i, n = 0;
+	struct cache_view v;
+	uint64_t *inos;
+	char **keys;
+	size_t i, ninos, nkeys;
 
 	if (c == NULL || ctx->se == NULL)
 		return;
-	/* Copy the key list: it may grow while we call into the kernel. */
-	tree_lock(ctx->tree);
-	if (c->nkeys > 0 && (keys = malloc(c->nkeys * sizeof(*keys))) != NULL) {
-		memcpy(keys, c->keys, c->nkeys * sizeof(*keys));
-		n = c->nkeys;
+	if (tree_connector_snapshot(ctx->tree, c, &inos, &ninos, &keys, &nkeys) != 0) {
+		log_warnx("%s: out of memory invalidating kernel caches", name);
+		return;
 	}
-	tree_unlock(ctx->tree);
-	notify_inval(ctx, c->token);
-	notify_inval(ctx, c->json);
-	notify_inval(ctx, c->env);
-	notify_inval(ctx, c->config_dir);
-	for (i = 0; i < n; i++)
-		notify_inval(ctx, keys[i]);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		notify_entry(ctx, c->dir->ino, files[i]);
+	/* Old keys that may be gone, and new ones the kernel may think absent. */
+	for (i = 0; i < nkeys; i++)
+		notify_entry(ctx, c->config_dir->ino, keys[i]);
+	if (cache_peek(ctx->cache, name, &v) == CFS_OK) {
+		for (i = 0; i < v.value->nkeys; i++)
+			if (v.value->keys[i].safe)
+				notify_entry(ctx, c->config_dir->ino, v.value->keys[i].name);
+		cache_view_release(&v);
+	}
+	notify_inode(ctx, c->config_dir->ino);
+	for (i = 0; i < ninos; i++)
+		notify_inode(ctx, inos[i]);
+	for (i = 0; i < nkeys; i++)
+		free(keys[i]);
 	free(keys);
+	free(inos);
 }
 
 static void *

@@ -3,10 +3,10 @@
  * used because it gives inode numbers directly (stable, no path strings) and
  * the kernel notifications that keep cached values coherent.
  *
- * Coherence rule: every attribute reply records, per node, the value it
- * described (kview); READ serves the bytes of that same value. The kernel
- * therefore never pairs one value's size with another's bytes, and when a
- * value changes its new size/mtime make the kernel drop the old pages.
+ * Coherence rule: a file inode shows one value for its whole life (see
+ * tree.h). A changed value is a new inode under the same name, so the
+ * kernel can never pair one value's size with another's bytes, and a reader
+ * that opened the old inode reads the old value to the end.
  *
  * Warm reads never reach this file: opens are answered ENOSYS once (the
  * kernel then opens without asking, keeping its page cache), flush likewise,
@@ -139,34 +139,42 @@ ops_file_attr(const struct cfs_ctx *ctx, const struct tree_node *n, size_t size,
 	ops_set_times(st, mtime_ms);
 }
 
-/*
- * Attributes of a connector node from a view, recording the view as the
- * node's kview. Returns 0, or -ENOENT when the node has no bytes in it.
- */
-static int
-ops_conn_attr(struct cfs_ctx *ctx, struct tree_node *n, const struct cache_view *v,
-    struct stat *st)
+/* Attributes of a file node: its own value, fixed for the inode's life. */
+static void
+ops_value_attr(const struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st)
 {
-	struct connection *old = NULL;
 	const char *p;
-	size_t len;
+	size_t len = 0;
 
-	if (n->kind == NODE_CONN_DIR) {
-		ops_dir_attr(ctx, n, ctx->mount_wall_ms, st);
-		return 0;
-	}
-	if (n->kind == NODE_CONFIG_DIR) {
-		ops_dir_attr(ctx, n, v->changed_ms, st);
-		return 0;
-	}
-	if (ops_file_bytes(n, v->value, &p, &len) != 0)
-		return -ENOENT;
-	ops_file_attr(ctx, n, len, v->changed_ms, st);
-	tree_lock(ctx->tree);
-	old = tree_swap_kview(n, v->value);
-	tree_unlock(ctx->tree);
-	connection_unref(&old);
-	return 0;
+	(void)ops_file_bytes(n, n->value, &p, &len);
+	ops_file_attr(ctx, n, len, n->changed_ms, st);
+}
+
+/*
+ * Kernel timeout for a file node: a replaced inode's attributes never change;
+ * the current one's run out with ops_file_timeout() so the name is looked
+ * up again (and refreshed ahead) while it is in use.
+ */
+static double
+ops_node_timeout(const struct cfs_ctx *ctx, const struct tree_node *n,
+    const struct cache_view *v)
+{
+	return n->generation == v->generation ? ops_file_timeout(ctx, v) : OPS_STATIC_TIMEOUT;
+}
+
+static const enum node_kind ops_file_kinds[] = { NODE_TOKEN, NODE_JSON, NODE_ENV };
+static const char *const ops_file_names[] = { "access_token", "connection.json", "env" };
+
+/* The file kind a name in a connector folder stands for, or NODE_ROOT. */
+static enum node_kind
+ops_conn_child_kind(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ops_file_kinds) / sizeof(ops_file_kinds[0]); i++)
+		if (strcmp(name, ops_file_names[i]) == 0)
+			return ops_file_kinds[i];
+	return NODE_ROOT;
 }
 
 /* Render a .connectorfs file into the node (its kview equivalent). */
@@ -280,7 +288,7 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name)
 	enum cfs_err err;
 
 	if (strcmp(name, TREE_CTL_NAME) == 0) {
-		struct tree_node *n = tree_node(ctx->tree, 2);
+		struct tree_node *n = tree_node(ctx->tree, TREE_CTL_INO);
 		double t;
 
 		ops_ctl_attr(ctx, n, &st, &t);
@@ -303,23 +311,9 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ops_conn_attr(ctx, c->dir, &v, &st);
+	ops_dir_attr(ctx, c->dir, ctx->mount_wall_ms, &st);
 	ops_reply_entry(req, &st, ops_file_timeout(ctx, &v));
 	cache_view_release(&v);
-}
-
-static struct tree_node *
-ops_conn_child(struct tree_connector *c, const char *name)
-{
-	if (strcmp(name, "access_token") == 0)
-		return c->token;
-	if (strcmp(name, "connectionConfig") == 0)
-		return c->config_dir;
-	if (strcmp(name, "connection.json") == 0)
-		return c->json;
-	if (strcmp(name, "env") == 0)
-		return c->env;
-	return NULL;
 }
 
 static void
@@ -327,6 +321,7 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct cfs_ctx *ctx = ops_ctx(req);
 	struct tree_node *p = tree_node(ctx->tree, parent), *n = NULL;
+	enum node_kind kind = NODE_ROOT;
 	struct cache_view v;
 	struct stat st;
 	enum cfs_err err;
@@ -342,11 +337,11 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	case NODE_CTL_DIR:
 		if (strcmp(name, "status.json") == 0)
-			n = tree_node(ctx->tree, 3);
+			n = tree_node(ctx->tree, TREE_STATUS_INO);
 		else if (strcmp(name, "metrics") == 0)
-			n = tree_node(ctx->tree, 4);
+			n = tree_node(ctx->tree, TREE_METRICS_INO);
 		else if (strcmp(name, "refresh") == 0)
-			n = tree_node(ctx->tree, 5);
+			n = tree_node(ctx->tree, TREE_REFRESH_INO);
 		if (n == NULL) {
 			ops_reply_negative(req, OPS_IMPOSSIBLE_TIMEOUT);
 			return;
@@ -358,8 +353,8 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		ops_reply_entry(req, &st, t);
 		return;
 	case NODE_CONN_DIR:
-		n = ops_conn_child(p->conn, name);
-		if (n == NULL) {
+		kind = ops_conn_child_kind(name);
+		if (kind == NODE_ROOT && strcmp(name, "connectionConfig") != 0) {
 			ops_reply_negative(req, OPS_IMPOSSIBLE_TIMEOUT);
 			return;
 		}
@@ -369,6 +364,7 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			ops_reply_negative(req, OPS_IMPOSSIBLE_TIMEOUT);
 			return;
 		}
+		kind = NODE_CONFIG_FILE;
 		break;
 	default:
 		fuse_reply_err(req, ENOTDIR);
@@ -379,21 +375,23 @@ ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		ops_reply_cache_error(req, ctx, err, 0);
 		return;
 	}
-	if (n == NULL) {
-		if (connection_key_find(v.value, name) == NULL) {
-			ops_reply_negative(req, ops_file_timeout(ctx, &v));
-			goto out;
-		}
-		n = tree_config_key(ctx->tree, p->conn, name);
-		if (n == NULL) {
-			fuse_reply_err(req, ENOMEM);
-			goto out;
-		}
-	}
-	if (ops_conn_attr(ctx, n, &v, &st) != 0)
-		ops_reply_negative(req, ops_file_timeout(ctx, &v));
-	else
+	if (kind == NODE_ROOT) {	/* connectionConfig/ */
+		ops_dir_attr(ctx, p->conn->config_dir, v.changed_ms, &st);
 		ops_reply_entry(req, &st, ops_file_timeout(ctx, &v));
+		goto out;
+	}
+	if (kind == NODE_CONFIG_FILE && connection_key_find(v.value, name) == NULL) {
+		ops_reply_negative(req, ops_file_timeout(ctx, &v));
+		goto out;
+	}
+	n = tree_file(ctx->tree, p->conn, kind, kind == NODE_CONFIG_FILE ? name : NULL,
+	    v.value, v.generation, v.changed_ms, 1);
+	if (n == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		goto out;
+	}
+	ops_value_attr(ctx, n, &st);
+	ops_reply_entry(req, &st, ops_file_timeout(ctx, &v));
 out:
 	cache_view_release(&v);
 }
@@ -422,16 +420,22 @@ ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_attr(req, &st, t);
 		return;
 	}
+	/* Also the moment to notice a connector in use and refresh it ahead. */
 	err = cache_get(ctx->cache, n->conn->name, &v, NULL);
 	if (err != CFS_OK) {
 		ops_reply_cache_error(req, ctx, err, 0);
 		return;
 	}
-	rc = ops_conn_attr(ctx, n, &v, &st);
-	if (rc != 0)
-		fuse_reply_err(req, -rc);
-	else
+	if (n->kind == NODE_CONN_DIR) {
+		ops_dir_attr(ctx, n, ctx->mount_wall_ms, &st);
 		fuse_reply_attr(req, &st, ops_file_timeout(ctx, &v));
+	} else if (n->kind == NODE_CONFIG_DIR) {
+		ops_dir_attr(ctx, n, v.changed_ms, &st);
+		fuse_reply_attr(req, &st, ops_file_timeout(ctx, &v));
+	} else {
+		ops_value_attr(ctx, n, &st);
+		fuse_reply_attr(req, &st, ops_node_timeout(ctx, n, &v));
+	}
 	cache_view_release(&v);
 }
 
@@ -489,9 +493,10 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct cfs_ctx *ctx = ops_ctx(req);
 	struct tree_node *n = tree_node(ctx->tree, ino);
-	struct connection *v = NULL;
+	const struct connection *v;
 	const char *p = NULL;
 	char *copy = NULL;
+	enum cfs_err err;
 	size_t len = 0;
 
 	(void)fi;
@@ -513,20 +518,12 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(copy);
 		return;
 	}
-	tree_lock(ctx->tree);
-	v = connection_ref(n->kview);
-	tree_unlock(ctx->tree);
-	if (v == NULL) {
-		struct cache_view cv;
-		enum cfs_err err = cache_get(ctx->cache, n->conn->name, &cv, NULL);
-
-		if (err != CFS_OK) {
-			fuse_reply_err(req, err_to_errno(err));
-			return;
-		}
-		v = cv.value;
-	}
-	if (v->token_exp > 0 && time(NULL) >= v->token_exp) {
+	/* A value whose serving has ended (404, 401/403, expiry) is not shown. */
+	err = cache_check(ctx->cache, n->conn->name);
+	v = n->value;
+	if (err != CFS_OK) {
+		fuse_reply_err(req, err_to_errno(err));
+	} else if (v->token_exp > 0 && time(NULL) >= v->token_exp) {
 		/* An fd opened before the JWT expired must not read it after. */
 		fuse_reply_err(req, EKEYEXPIRED);
 	} else if (ops_file_bytes(n, v, &p, &len) != 0) {
@@ -538,7 +535,6 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		fuse_reply_buf(req, p + off, left < size ? left : size);
 	}
-	connection_unref(&v);
 }
 
 static void
@@ -716,7 +712,7 @@ ops_fill_root(fuse_req_t req, struct cfs_ctx *ctx, struct ops_dirbuf *b)
 	}
 	if (l.n > 1)
 		qsort(l.names, l.n, sizeof(l.names[0]), ops_name_cmp);
-	rc |= ops_dirbuf_add(req, b, TREE_CTL_NAME, 2, S_IFDIR);
+	rc |= ops_dirbuf_add(req, b, TREE_CTL_NAME, TREE_CTL_INO, S_IFDIR);
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct tree_connector *c = tree_connector(ctx->tree, l.names[i]);
 
@@ -729,6 +725,37 @@ ops_fill_root(fuse_req_t req, struct cfs_ctx *ctx, struct ops_dirbuf *b)
 	return rc;
 }
 
+/* Entries of slack/ or slack/connectionConfig/ for the value in v. */
+static int
+ops_fill_connector_dir(fuse_req_t req, struct cfs_ctx *ctx, struct tree_node *dir,
+    const struct cache_view *v, struct ops_dirbuf *b)
+{
+	struct tree_connector *c = dir->conn;
+	struct tree_node *f;
+	size_t i;
+	int rc = 0;
+
+	if (dir->kind == NODE_CONN_DIR) {
+		for (i = 0; i < sizeof(ops_file_kinds) / sizeof(ops_file_kinds[0]) && rc == 0; i++) {
+			f = tree_file(ctx->tree, c, ops_file_kinds[i], NULL, v->value,
+			    v->generation, v->changed_ms, 0);
+			rc |= f ? ops_dirbuf_add(req, b, ops_file_names[i], f->ino, S_IFREG) : -1;
+		}
+		rc |= ops_dirbuf_add(req, b, "connectionConfig", c->config_dir->ino, S_IFDIR);
+		return rc;
+	}
+	for (i = 0; i < v->value->nkeys && rc == 0; i++) {
+		const struct connection_key *k = &v->value->keys[i];
+
+		if (!k->safe)
+			continue;
+		f = tree_file(ctx->tree, c, NODE_CONFIG_FILE, k->name, v->value, v->generation,
+		    v->changed_ms, 0);
+		rc |= f ? ops_dirbuf_add(req, b, k->name, f->ino, S_IFREG) : -1;
+	}
+	return rc;
+}
+
 static void
 ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -738,7 +765,6 @@ ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct cache_view v;
 	enum cfs_err err;
 	int rc = 0;
-	size_t i;
 
 	if (n == NULL) {
 		fuse_reply_err(req, ENOENT);
@@ -762,16 +788,11 @@ ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc |= ops_fill_root(req, ctx, b);
 		break;
 	case NODE_CTL_DIR:
-		rc |= ops_dirbuf_add(req, b, "status.json", 3, S_IFREG);
-		rc |= ops_dirbuf_add(req, b, "metrics", 4, S_IFREG);
-		rc |= ops_dirbuf_add(req, b, "refresh", 5, S_IFREG);
+		rc |= ops_dirbuf_add(req, b, "status.json", TREE_STATUS_INO, S_IFREG);
+		rc |= ops_dirbuf_add(req, b, "metrics", TREE_METRICS_INO, S_IFREG);
+		rc |= ops_dirbuf_add(req, b, "refresh", TREE_REFRESH_INO, S_IFREG);
 		break;
 	case NODE_CONN_DIR:
-		rc |= ops_dirbuf_add(req, b, "access_token", n->conn->token->ino, S_IFREG);
-		rc |= ops_dirbuf_add(req, b, "connectionConfig", n->conn->config_dir->ino, S_IFDIR);
-		rc |= ops_dirbuf_add(req, b, "connection.json", n->conn->json->ino, S_IFREG);
-		rc |= ops_dirbuf_add(req, b, "env", n->conn->env->ino, S_IFREG);
-		break;
 	case NODE_CONFIG_DIR:
 		err = cache_get(ctx->cache, n->conn->name, &v, NULL);
 		if (err != CFS_OK) {
@@ -780,14 +801,7 @@ ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, err_to_errno(err));
 			return;
 		}
-		for (i = 0; i < v.value->nkeys && rc == 0; i++) {
-			struct tree_node *k;
-
-			if (!v.value->keys[i].safe)
-				continue;
-			k = tree_config_key(ctx->tree, n->conn, v.value->keys[i].name);
-			rc |= k ? ops_dirbuf_add(req, b, k->key, k->ino, S_IFREG) : -1;
-		}
+		rc |= ops_fill_connector_dir(req, ctx, n, &v, b);
 		cache_view_release(&v);
 		break;
 	default:
@@ -869,9 +883,19 @@ ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 static void
 ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	(void)ino;
-	(void)nlookup;
-	/* Nodes live until unmount; nothing to drop. */
+	/* A replaced file inode the kernel no longer holds is dropped. */
+	tree_forget(ops_ctx(req)->tree, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void
+ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct cfs_ctx *ctx = ops_ctx(req);
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		tree_forget(ctx->tree, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -984,6 +1008,7 @@ const struct fuse_lowlevel_ops ops_table = {
 	.init = ops_init,
 	.lookup = ops_lookup,
 	.forget = ops_forget,
+	.forget_multi = ops_forget_multi,
 	.getattr = ops_getattr,
 	.setattr = ops_setattr,
 	.mknod = ops_erofs_mknod,

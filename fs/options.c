@@ -182,6 +182,7 @@ options_parse(int argc, char *argv[], struct options *o)
 		fprintf(stderr, "connectorfs: %s\n", msg);
 		return -1;
 	}
+	config_scrub_env();
 	o->fuse_args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
 	if (fuse_opt_add_arg(&o->fuse_args, argv[0]) != 0)
 		return -1;

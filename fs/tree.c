@@ -1,6 +1,6 @@
 /*
- * tree.c: inode table (an array indexed by inode number, so a lookup by
- * inode is one load) and a hash of connector names. One mutex guards both;
+ * tree.c: an inode hash map, a connector-name hash map, and the rule that a
+ * changed value gets a new file inode (see tree.h). One mutex guards it all;
  * it is held only for pointer work, never across a fetch or a kernel call.
  */
 #include <pthread.h>
@@ -11,34 +11,104 @@
 
 struct tree {
 	pthread_mutex_t lock;
-	struct tree_node **nodes;	/* nodes[ino - 1] */
-	size_t nnodes, capnodes;
-	struct tree_connector **buckets;
+	struct tree_node **inodes;	/* hash by inode number */
+	size_t ninode_buckets, ninodes;
+	uint64_t next_ino;
+	struct tree_connector **buckets;	/* hash by connector name */
 	size_t nbuckets, nconnectors;
 };
+
+static size_t
+tree_ino_bucket(const struct tree *t, uint64_t ino)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 17) % t->ninode_buckets;
+}
+
+static void
+tree_ino_rehash(struct tree *t)
+{
+	size_t n = t->ninode_buckets * 2, i;
+	struct tree_node **b = calloc(n, sizeof(*b)), *node, *next;
+	size_t old = t->ninode_buckets;
+	struct tree_node **oldb = t->inodes;
+
+	if (b == NULL)
+		return;		/* longer chains, still correct */
+	t->inodes = b;
+	t->ninode_buckets = n;
+	for (i = 0; i < old; i++) {
+		for (node = oldb[i]; node != NULL; node = next) {
+			size_t j = tree_ino_bucket(t, node->ino);
+
+			next = node->hash_next;
+			node->hash_next = b[j];
+			b[j] = node;
+		}
+	}
+	free(oldb);
+}
 
 static struct tree_node *
 tree_add_node(struct tree *t, enum node_kind kind, struct tree_connector *conn)
 {
-	struct tree_node *n;
+	struct tree_node *n = calloc(1, sizeof(*n));
+	size_t i;
 
-	if (t->nnodes == t->capnodes) {
-		size_t cap = t->capnodes ? t->capnodes * 2 : 64;
-		struct tree_node **grown = realloc(t->nodes, cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return NULL;
-		t->nodes = grown;
-		t->capnodes = cap;
-	}
-	n = calloc(1, sizeof(*n));
 	if (n == NULL)
 		return NULL;
 	n->kind = kind;
 	n->conn = conn;
-	t->nodes[t->nnodes++] = n;
-	n->ino = t->nnodes;
+	n->current = 1;
+	n->ino = t->next_ino++;
+	if (t->ninodes >= t->ninode_buckets)
+		tree_ino_rehash(t);
+	i = tree_ino_bucket(t, n->ino);
+	n->hash_next = t->inodes[i];
+	t->inodes[i] = n;
+	t->ninodes++;
 	return n;
+}
+
+static struct tree_node *
+tree_find_ino_locked(struct tree *t, uint64_t ino)
+{
+	struct tree_node *n;
+
+	for (n = t->inodes[tree_ino_bucket(t, ino)]; n != NULL; n = n->hash_next)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static void
+tree_node_destroy(struct tree_node *n)
+{
+	connection_unref(&n->value);
+	free(n->key);
+	free(n->ctl_bytes);
+	free(n);
+}
+
+/* Unlink a replaced, forgotten file node from every index and free it. */
+static void
+tree_drop_file_locked(struct tree *t, struct tree_node *n)
+{
+	struct tree_node **pp;
+
+	for (pp = &t->inodes[tree_ino_bucket(t, n->ino)]; *pp != NULL; pp = &(*pp)->hash_next) {
+		if (*pp == n) {
+			*pp = n->hash_next;
+			break;
+		}
+	}
+	t->ninodes--;
+	if (n->conn_prev != NULL)
+		n->conn_prev->conn_next = n->conn_next;
+	else
+		n->conn->files = n->conn_next;
+	if (n->conn_next != NULL)
+		n->conn_next->conn_prev = n->conn_prev;
+	tree_node_destroy(n);
 }
 
 struct tree *
@@ -49,10 +119,14 @@ tree_new(void)
 	if (t == NULL)
 		return NULL;
 	pthread_mutex_init(&t->lock, NULL);
+	t->next_ino = TREE_ROOT_INO;
+	t->ninode_buckets = 256;
+	t->inodes = calloc(t->ninode_buckets, sizeof(*t->inodes));
 	t->nbuckets = 64;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	/* Fixed inodes: 1 root, 2 .connectorfs, 3-5 its files. */
-	if (t->buckets == NULL || tree_add_node(t, NODE_ROOT, NULL) == NULL ||
+	/* Fixed inodes, in the order of the TREE_*_INO numbers. */
+	if (t->inodes == NULL || t->buckets == NULL ||
+	    tree_add_node(t, NODE_ROOT, NULL) == NULL ||
 	    tree_add_node(t, NODE_CTL_DIR, NULL) == NULL ||
 	    tree_add_node(t, NODE_STATUS, NULL) == NULL ||
 	    tree_add_node(t, NODE_METRICS, NULL) == NULL ||
@@ -73,11 +147,13 @@ tree_free(struct tree **tp)
 		return;
 	t = *tp;
 	*tp = NULL;
-	for (i = 0; i < t->nnodes; i++) {
-		connection_unref(&t->nodes[i]->kview);
-		free(t->nodes[i]->key);
-		free(t->nodes[i]->ctl_bytes);
-		free(t->nodes[i]);
+	for (i = 0; t->inodes != NULL && i < t->ninode_buckets; i++) {
+		struct tree_node *n = t->inodes[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->hash_next;
+			tree_node_destroy(n);
+		}
 	}
 	for (i = 0; t->buckets != NULL && i < t->nbuckets; i++) {
 		struct tree_connector *c = t->buckets[i], *next;
@@ -89,7 +165,7 @@ tree_free(struct tree **tp)
 		}
 	}
 	free(t->buckets);
-	free(t->nodes);
+	free(t->inodes);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -109,11 +185,10 @@ tree_unlock(struct tree *t)
 struct tree_node *
 tree_node(struct tree *t, uint64_t ino)
 {
-	struct tree_node *n = NULL;
+	struct tree_node *n;
 
 	pthread_mutex_lock(&t->lock);
-	if (ino >= 1 && ino <= t->nnodes)
-		n = t->nodes[ino - 1];
+	n = tree_find_ino_locked(t, ino);
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
@@ -124,7 +199,7 @@ tree_node_count(struct tree *t)
 	size_t n;
 
 	pthread_mutex_lock(&t->lock);
-	n = t->nnodes;
+	n = t->ninodes;
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
@@ -191,12 +266,9 @@ tree_connector(struct tree *t, const char *name)
 	if (c == NULL)
 		goto out;
 	strcpy(c->name, name);
-	/* Consecutive inodes per connector; on failure the strays stay unused. */
 	if ((c->dir = tree_add_node(t, NODE_CONN_DIR, c)) == NULL ||
-	    (c->token = tree_add_node(t, NODE_TOKEN, c)) == NULL ||
-	    (c->config_dir = tree_add_node(t, NODE_CONFIG_DIR, c)) == NULL ||
-	    (c->json = tree_add_node(t, NODE_JSON, c)) == NULL ||
-	    (c->env = tree_add_node(t, NODE_ENV, c)) == NULL) {
+	    (c->config_dir = tree_add_node(t, NODE_CONFIG_DIR, c)) == NULL) {
+		/* A stray folder inode stays unreachable: no name leads to it. */
 		if (c->dir != NULL)
 			c->dir->conn = NULL;
 		free(c);
@@ -214,45 +286,156 @@ out:
 	return c;
 }
 
-struct tree_node *
-tree_config_key(struct tree *t, struct tree_connector *c, const char *key)
+/* Where the current node of (kind, key) is kept; NULL when no room. */
+static struct tree_node **
+tree_slot_locked(struct tree_connector *c, enum node_kind kind, const char *key)
 {
-	struct tree_node *n = NULL, **grown;
+	struct tree_node **grown;
 	size_t i;
 
-	if (!name_is_config_key(key, strlen(key)))
+	switch (kind) {
+	case NODE_TOKEN:
+		return &c->token;
+	case NODE_JSON:
+		return &c->json;
+	case NODE_ENV:
+		return &c->env;
+	case NODE_CONFIG_FILE:
+		for (i = 0; i < c->nkeys; i++)
+			if (c->keys[i] != NULL && strcmp(c->keys[i]->key, key) == 0)
+				return &c->keys[i];
+		for (i = 0; i < c->nkeys; i++)
+			if (c->keys[i] == NULL)
+				return &c->keys[i];
+		grown = realloc(c->keys, (c->nkeys + 1) * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		c->keys = grown;
+		c->keys[c->nkeys] = NULL;
+		return &c->keys[c->nkeys++];
+	default:
+		return NULL;
+	}
+}
+
+/* n is no longer what its name resolves to; free it if the kernel has let go. */
+static void
+tree_retire_locked(struct tree *t, struct tree_node *n)
+{
+	n->current = 0;
+	if (n->nlookup == 0)
+		tree_drop_file_locked(t, n);
+}
+
+struct tree_node *
+tree_file(struct tree *t, struct tree_connector *c, enum node_kind kind, const char *key,
+    struct connection *value, unsigned long long generation, long long changed_ms,
+    int lookup)
+{
+	struct tree_node **slot, *n = NULL;
+	char *keycopy = NULL;
+	size_t i;
+
+	if (kind == NODE_CONFIG_FILE && !name_is_config_key(key, strlen(key)))
 		return NULL;
 	pthread_mutex_lock(&t->lock);
-	for (i = 0; i < c->nkeys; i++) {
-		if (strcmp(c->keys[i]->key, key) == 0) {
-			n = c->keys[i];
-			goto out;
+	slot = tree_slot_locked(c, kind, key);
+	if (slot == NULL)
+		goto out;
+	if (*slot != NULL && (*slot)->generation == generation) {
+		n = *slot;
+		goto counted;
+	}
+	if (key != NULL && (keycopy = strdup(key)) == NULL)
+		goto out;
+	n = tree_add_node(t, kind, c);
+	if (n == NULL) {
+		free(keycopy);
+		goto out;
+	}
+	n->key = keycopy;
+	n->value = connection_ref(value);
+	n->generation = generation;
+	n->changed_ms = changed_ms;
+	n->conn_next = c->files;
+	if (c->files != NULL)
+		c->files->conn_prev = n;
+	c->files = n;
+	if (*slot != NULL)
+		tree_retire_locked(t, *slot);
+	*slot = n;
+	/* Keys of older values that nobody holds any more go too. */
+	for (i = 0; kind == NODE_CONFIG_FILE && i < c->nkeys; i++) {
+		struct tree_node *k = c->keys[i];
+
+		if (k != NULL && k != n && k->generation < generation && k->nlookup == 0) {
+			c->keys[i] = NULL;
+			tree_retire_locked(t, k);
 		}
 	}
-	grown = realloc(c->keys, (c->nkeys + 1) * sizeof(*grown));
-	if (grown == NULL)
-		goto out;
-	c->keys = grown;
-	n = tree_add_node(t, NODE_CONFIG_FILE, c);
-	if (n == NULL)
-		goto out;
-	n->key = strdup(key);
-	if (n->key == NULL) {
-		n->conn = NULL;		/* an unused inode, never looked up */
-		n = NULL;
-		goto out;
-	}
-	c->keys[c->nkeys++] = n;
+counted:
+	if (lookup)
+		n->nlookup++;
 out:
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
 
-struct connection *
-tree_swap_kview(struct tree_node *node, struct connection *value)
+void
+tree_forget(struct tree *t, uint64_t ino, uint64_t count)
 {
-	struct connection *old = node->kview;
+	struct tree_node *n;
 
-	node->kview = connection_ref(value);
-	return old;
+	pthread_mutex_lock(&t->lock);
+	n = tree_find_ino_locked(t, ino);
+	/* Folders and fixed nodes are never dropped; their counts do not matter. */
+	if (n != NULL && n->value != NULL) {
+		n->nlookup = count >= n->nlookup ? 0 : n->nlookup - count;
+		if (n->nlookup == 0 && !n->current)
+			tree_drop_file_locked(t, n);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int
+tree_connector_snapshot(struct tree *t, struct tree_connector *c, uint64_t **inos,
+    size_t *ninos, char ***keys, size_t *nkeys)
+{
+	struct tree_node *n;
+	size_t count = 0, i, k = 0;
+	int rc = -1;
+
+	*inos = NULL;
+	*keys = NULL;
+	*ninos = *nkeys = 0;
+	pthread_mutex_lock(&t->lock);
+	for (n = c->files; n != NULL; n = n->conn_next)
+		count++;
+	*inos = calloc(count + 1, sizeof(**inos));
+	*keys = calloc(c->nkeys + 1, sizeof(**keys));
+	if (*inos == NULL || *keys == NULL)
+		goto out;
+	for (n = c->files; n != NULL; n = n->conn_next)
+		(*inos)[(*ninos)++] = n->ino;
+	for (i = 0; i < c->nkeys; i++) {
+		if (c->keys[i] == NULL)
+			continue;
+		if (((*keys)[k] = strdup(c->keys[i]->key)) == NULL)
+			goto out;
+		k++;
+	}
+	*nkeys = k;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&t->lock);
+	if (rc != 0) {
+		for (i = 0; i < k; i++)
+			free((*keys)[i]);
+		free(*keys);
+		free(*inos);
+		*keys = NULL;
+		*inos = NULL;
+		*ninos = *nkeys = 0;
+	}
+	return rc;
 }

@@ -1,8 +1,13 @@
 /*
- * tree.h: the filesystem's nodes and their inode numbers. A node is created
- * the first time a name is found to exist and lives until unmount, so its
- * inode number never changes while mounted. Holds no values: those are the
- * cache's; a node only remembers which value the kernel was last told about.
+ * tree.h: the filesystem's nodes and their inode numbers.
+ *
+ * Folders keep one inode for the life of the mount. A file's inode stands
+ * for one value of that file: when the value changes, the name is given a
+ * new inode, as if the file had been atomically replaced (written aside and
+ * renamed over). A reader that opened the old inode keeps reading the old
+ * bytes to the end, whatever the kernel caches, and the next open finds the
+ * new inode with the new value in full. The old inode is dropped when the
+ * kernel forgets it. Inode numbers are never reused.
  */
 #ifndef CFS_TREE_H
 #define CFS_TREE_H
@@ -27,8 +32,12 @@ enum node_kind {
 	NODE_ENV,		/* slack/env */
 };
 
-#define TREE_ROOT_INO	1
-#define TREE_CTL_NAME	".connectorfs"
+#define TREE_ROOT_INO		1
+#define TREE_CTL_INO		2
+#define TREE_STATUS_INO		3
+#define TREE_METRICS_INO	4
+#define TREE_REFRESH_INO	5
+#define TREE_CTL_NAME		".connectorfs"
 
 struct tree_connector;
 
@@ -37,23 +46,29 @@ struct tree_node {
 	enum node_kind kind;
 	struct tree_connector *conn;	/* NULL for root and .connectorfs */
 	char *key;			/* NODE_CONFIG_FILE only */
-	/*
-	 * The value whose size and mtime the kernel was last given for this
-	 * node; reads serve these bytes so that the kernel never pairs the
-	 * size of one value with the bytes of another. Guarded by the tree lock.
-	 */
-	struct connection *kview;
-	/* Rendered bytes for .connectorfs files, same rule. */
+	/* File nodes: the one value this inode shows, fixed at creation. */
+	struct connection *value;
+	unsigned long long generation;
+	long long changed_ms;		/* st_mtime */
+	/* .connectorfs files: bytes of their last GETATTR; under the tree lock. */
 	char *ctl_bytes;
 	size_t ctl_len;
+	/* Private to tree.c. */
+	uint64_t nlookup;		/* the kernel's references */
+	int current;			/* still what its name resolves to */
+	struct tree_node *hash_next;
+	struct tree_node *conn_next, *conn_prev;
 };
 
 struct tree_connector {
 	struct tree_connector *next;	/* hash chain */
 	char name[NAME_CONNECTOR_MAX + 1];
-	struct tree_node *dir, *token, *config_dir, *json, *env;
-	struct tree_node **keys;	/* config key nodes, in creation order */
+	struct tree_node *dir, *config_dir;	/* stable */
+	/* Private to tree.c: current file nodes, and every live file node. */
+	struct tree_node *token, *json, *env;
+	struct tree_node **keys;
 	size_t nkeys;
+	struct tree_node *files;
 };
 
 struct tree;
@@ -61,30 +76,44 @@ struct tree;
 struct tree *tree_new(void);
 void tree_free(struct tree **tree);
 
-/* The tree's lock, for reading or swapping kview/ctl_bytes. */
+/* The tree's lock, for ctl_bytes. */
 void tree_lock(struct tree *tree);
 void tree_unlock(struct tree *tree);
 
-/* The node with this inode number, or NULL. Nodes outlive every caller. */
+/*
+ * The node with this inode number, or NULL. A file node stays valid while
+ * the kernel has a request on it (it sends FORGET only after those).
+ */
 struct tree_node *tree_node(struct tree *tree, uint64_t ino);
 
-/* The connector's nodes, made on first use; NULL when out of memory. */
+/* The connector's folder nodes, made on first use; NULL when out of memory. */
 struct tree_connector *tree_connector(struct tree *tree, const char *name);
 
-/* Existing connector nodes only (no allocation); NULL if none. */
+/* Existing connector only (no allocation); NULL if none. */
 struct tree_connector *tree_connector_find(struct tree *tree, const char *name);
 
-/* The node of one config key, made on first use. */
-struct tree_node *tree_config_key(struct tree *tree, struct tree_connector *conn,
-    const char *key);
+/*
+ * The node a file name resolves to for the value of this generation
+ * (kind NODE_TOKEN, NODE_JSON, NODE_ENV, or NODE_CONFIG_FILE with key):
+ * the current node when its generation matches, else a new inode that
+ * becomes current. lookup counts one kernel reference (a LOOKUP reply).
+ * NULL when out of memory.
+ */
+struct tree_node *tree_file(struct tree *tree, struct tree_connector *conn,
+    enum node_kind kind, const char *key, struct connection *value,
+    unsigned long long generation, long long changed_ms, int lookup);
 
-/* Number of inodes given out so far. */
-size_t tree_node_count(struct tree *tree);
+/* The kernel dropped n references (FORGET); a replaced node may go. */
+void tree_forget(struct tree *tree, uint64_t ino, uint64_t n);
 
 /*
- * Set node's kview to value (taking a reference) and return the previous
- * one for the caller to release outside the lock. Caller holds the lock.
+ * Inode numbers of every live file node of a connector, and the names of
+ * its current config keys, for invalidation. Both malloc'ed (free them).
  */
-struct connection *tree_swap_kview(struct tree_node *node, struct connection *value);
+int tree_connector_snapshot(struct tree *tree, struct tree_connector *conn,
+    uint64_t **inos, size_t *ninos, char ***keys, size_t *nkeys);
+
+/* Live inodes (for tests and status). */
+size_t tree_node_count(struct tree *tree);
 
 #endif

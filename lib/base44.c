@@ -150,6 +150,35 @@ base44_client_connects(struct base44_client *c)
 	return http_client_connects(c->http);
 }
 
+/* Replace every occurrence of the service token in msg with "[redacted]". */
+static void
+base44_redact(struct base44_client *c, char *msg, size_t msgsz)
+{
+	static const char mark[] = "[redacted]";
+	const size_t marklen = sizeof(mark) - 1;
+	size_t n, len = strlen(msg);
+	char *at, *from = msg;
+
+	pthread_mutex_lock(&c->token_lock);
+	n = strlen(c->service_token);
+	while (n > 0 && (at = strstr(from, c->service_token)) != NULL) {
+		size_t pre = (size_t)(at - msg), tail = len - pre - n;
+
+		if (pre + marklen >= msgsz) {
+			*at = '\0';	/* no room for the mark: cut the message here */
+			break;
+		}
+		if (tail > msgsz - 1 - pre - marklen)
+			tail = msgsz - 1 - pre - marklen;
+		memmove(at + marklen, at + n, tail);
+		memcpy(at, mark, marklen);
+		at[marklen + tail] = '\0';
+		len = pre + marklen + tail;
+		from = at + marklen;	/* never search inside the mark */
+	}
+	pthread_mutex_unlock(&c->token_lock);
+}
+
 /* "Authorization: Bearer TOKEN" in secret memory. */
 static char *
 base44_auth_header(struct base44_client *c)
@@ -217,6 +246,8 @@ base44_fetch(struct base44_client *c, const char *type, struct connection **out,
 
 		decode_error_body(resp.body.data, resp.body.len, res->message,
 		    sizeof(res->message), code, sizeof(code));
+		/* A server may echo the credential back; it must not reach a log. */
+		base44_redact(c, res->message, sizeof(res->message));
 		/* The SDK prefers the body's code over the header's. */
 		if (code[0] != '\0')
 			snprintf(res->code, sizeof(res->code), "%s", code);

@@ -705,6 +705,24 @@ cache_peek(struct cache *c, const char *name, struct cache_view *view)
 	return err;
 }
 
+enum cfs_err
+cache_check(struct cache *c, const char *name)
+{
+	struct cache_entry *e;
+	enum cfs_err err = CFS_ERR_NOT_FOUND;
+
+	pthread_mutex_lock(&c->lock);
+	e = cache_find(c, name);
+	/* Dropped by SIGHUP (no error since) is not ended: it is being re-fetched. */
+	if (e != NULL && e->value != NULL && (e->servable || e->last_err == CFS_OK))
+		err = cache_jwt_expired(e, c->hooks.wall_ms(c->hooks.arg)) ?
+		    CFS_ERR_EXPIRED : CFS_OK;
+	else if (e != NULL && e->last_err != CFS_OK)
+		err = e->last_err;
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
 void
 cache_view_release(struct cache_view *view)
 {

@@ -100,6 +100,14 @@ enum cfs_err cache_get(struct cache *cache, const char *name, struct cache_view 
 /* The value a reader may still be served, without any request. */
 enum cfs_err cache_peek(struct cache *cache, const char *name, struct cache_view *view);
 
+/*
+ * Whether a value fetched earlier may still be shown at all: CFS_OK unless
+ * serving has ended (404/401/403) or its JWT has expired. A value dropped
+ * by SIGHUP has not ended: it is re-fetched on the next lookup. Makes no
+ * request and ignores the TTL (kernel caches outlive it by design).
+ */
+enum cfs_err cache_check(struct cache *cache, const char *name);
+
 /* Release what a view holds. */
 void cache_view_release(struct cache_view *view);
 

@@ -82,6 +82,16 @@ nomem:
 	return CFS_ERR_NO_MEMORY;
 }
 
+void
+config_scrub_env(void)
+{
+	char *v = getenv("BASE44_SERVICE_TOKEN");
+
+	if (v != NULL)
+		secret_wipe(v, strlen(v));
+	unsetenv("BASE44_SERVICE_TOKEN");
+}
+
 static int
 config_parse_uint(const char *value, unsigned base, unsigned long max,
     unsigned long *out)

@@ -46,6 +46,13 @@ void config_init(struct config *cfg);
 enum cfs_err config_from_env(struct config *cfg, char *msg, size_t msgsz);
 
 /*
+ * Remove BASE44_SERVICE_TOKEN from the environment once read: zeroed in
+ * place (so /proc/PID/environ no longer shows it) and unset (so no child,
+ * such as libfuse's fusermount3, inherits it).
+ */
+void config_scrub_env(void);
+
+/*
  * Set one option. Returns CFS_ERR_INVALID with a one-line reason in msg for
  * an unknown key, a bad value, or a secret offered on the command line.
  * Returns 1 (not an error) when key is not one of ours, so the caller can

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "connection.h"
+#include "decode.h"
 #include "jsonw.h"
 #include "log.h"
 #include "names.h"
@@ -135,6 +136,30 @@ connection_env_line(struct buf *b, const char *prefix, const char *suffix,
 	return err;
 }
 
+/* A key as JSON, with decode.c's NUL mark written back as \u0000. */
+static enum cfs_err
+connection_json_key(struct buf *b, const char *name, size_t n)
+{
+	const char *mark = memchr(name, DECODE_NUL_MARK, n);
+	enum cfs_err err;
+	struct buf tmp;
+	size_t i;
+
+	if (mark == NULL)
+		return jsonw_string(b, name, n);
+	/* Escape the pieces between marks, then splice the marks in. */
+	buf_init(&tmp, n * 6 + 16);
+	err = jsonw_string(&tmp, name, n);
+	for (i = 0; err == CFS_OK && i < tmp.len; i++) {
+		if ((unsigned char)tmp.data[i] == DECODE_NUL_MARK)
+			err = buf_append(b, "\\u0000", 6);
+		else
+			err = buf_append(b, tmp.data + i, 1);
+	}
+	buf_reset(&tmp);
+	return err;
+}
+
 static enum cfs_err
 connection_render_json(const struct connection *c, struct buf *b)
 {
@@ -155,7 +180,7 @@ connection_render_json(const struct connection *c, struct buf *b)
 		if (i > 0)
 			err = buf_append(b, ",", 1);
 		if (err == CFS_OK)
-			err = jsonw_string(b, c->keys[i].name, c->keys[i].name_len);
+			err = connection_json_key(b, c->keys[i].name, c->keys[i].name_len);
 		if (err == CFS_OK)
 			err = buf_append(b, ":", 1);
 		if (err == CFS_OK)

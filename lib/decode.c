@@ -30,7 +30,7 @@ decode_parse(const char *body, size_t len)
 	tok = json_tokener_new_ex(DECODE_MAX_DEPTH);
 	if (tok == NULL)
 		return NULL;
-	/* No comments, trailing commas or other extensions: only JSON. */
+	/* Only JSON: no comments, trailing commas or other extensions. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, body, (int)len);
 	/* Trailing bytes after one value, or a value cut short, are malformed. */
@@ -45,6 +45,9 @@ decode_parse(const char *body, size_t len)
 			obj = NULL;
 		}
 	}
+	/* The tokener assembled every string (the token too) in its buffer. */
+	if (tok->pb != NULL && tok->pb->buf != NULL && tok->pb->size > 0)
+		secret_wipe(tok->pb->buf, (size_t)tok->pb->size);
 	json_tokener_free(tok);
 	return obj;
 }
@@ -134,18 +137,118 @@ decode_key(struct connection_key *k, const char *name, struct json_object *v)
 	return k->value == NULL ? -1 : 0;
 }
 
+/*
+ * json-c cuts object keys at a NUL, so "subdomain\u0000evil" would silently
+ * become (and replace) "subdomain". Before parsing, each \u0000 inside a key
+ * is replaced with the byte DECODE_NUL_MARK, which valid UTF-8 (checked
+ * first, on the body as received) never contains: the key keeps its identity, stays out of the
+ * tree as an unsafe name, and connection.json writes it back as \u0000.
+ * Values are left alone (json-c keeps their length). Rewrites a private copy
+ * of the body and returns its new length.
+ */
+/* Well-formed UTF-8 (RFC 3629): no overlongs, surrogates or bytes 0xF5-0xFF. */
+static int
+decode_utf8_valid(const unsigned char *p, size_t len)
+{
+	size_t i = 0, n, k;
+	unsigned long cp;
+
+	while (i < len) {
+		unsigned char c = p[i];
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		for (k = 1; k <= n; k++) {
+			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static size_t
+decode_mark_nul_keys(char *p, size_t len)
+{
+	size_t i = 0, out = 0, start, j, k;
+
+	while (i < len) {
+		if (p[i] != '"') {
+			p[out++] = p[i++];
+			continue;
+		}
+		start = i + 1;
+		j = start;
+		while (j < len && p[j] != '"')
+			j += (p[j] == '\\') ? 2 : 1;
+		if (j >= len) {
+			memmove(p + out, p + i, len - i);	/* unterminated: the parser says so */
+			return out + (len - i);
+		}
+		k = j + 1;
+		while (k < len && strchr(" \t\r\n", p[k]) != NULL)
+			k++;
+		p[out++] = '"';
+		for (i = start; i < j; i++) {
+			if (k < len && p[k] == ':' && i + 6 <= j && p[i] == '\\' &&
+			    p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0) {
+				p[out++] = (char)DECODE_NUL_MARK;
+				i += 5;
+			} else if (p[i] == '\\' && i + 1 < j) {
+				p[out++] = p[i++];
+				p[out++] = p[i];
+			} else {
+				p[out++] = p[i];
+			}
+		}
+		p[out++] = '"';
+		i = j + 1;
+	}
+	return out;
+}
+
 enum cfs_err
 decode_connection(const char *body, size_t len, const char *type,
     struct connection **out, char *why, size_t whysz)
 {
 	struct json_object *root, *tok = NULL, *cfg = NULL;
 	struct connection *c = NULL;
+	char *copy = NULL;
 	enum cfs_err err = CFS_ERR_MALFORMED;
 	size_t n;
 
 	*out = NULL;
 	if (why != NULL && whysz > 0)
 		why[0] = '\0';
+	if (!decode_utf8_valid((const unsigned char *)body, len)) {
+		snprintf(why, whysz, "body is not valid UTF-8");
+		return CFS_ERR_MALFORMED;
+	}
+	if (len > 0 && memchr(body, '\\', len) != NULL) {
+		copy = secret_strndup(body, len);
+		if (copy == NULL)
+			return CFS_ERR_NO_MEMORY;
+		len = decode_mark_nul_keys(copy, len);
+		body = copy;
+	}
 	root = decode_parse(body, len);
 	if (root == NULL) {
 		snprintf(why, whysz, "body is not valid JSON");
@@ -212,6 +315,7 @@ out:
 	decode_wipe_string(tok);
 	connection_unref(&c);
 	json_object_put(root);
+	secret_free(copy);
 	return err;
 }
 

@@ -12,6 +12,9 @@
 #include "connection.h"
 #include "err.h"
 
+/* A \u0000 in a config key reaches connection.c as this byte (see decode.c). */
+#define DECODE_NUL_MARK 0xff
+
 /* Deepest nesting accepted in a body; deeper is malformed. */
 #define DECODE_MAX_DEPTH 32
 

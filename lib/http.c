@@ -3,6 +3,7 @@
  * reused, each keeping its connection alive, so steady traffic does not pay a
  * TCP or TLS handshake per request; a share handle spreads DNS and TLS
  * sessions across them. A handle is used by one thread at a time.
+ * Also the one place that knows libcurl runs on OpenSSL (its allocator).
  * Never enables CURLOPT_VERBOSE: curl would print the Authorization header.
  */
 #include <ctype.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "http.h"
 #include "log.h"
@@ -43,10 +45,48 @@ struct http_client {
 	long connects;
 };
 
+/*
+ * libcurl and OpenSSL keep request text (with the Authorization header),
+ * TLS plaintext and response bodies in their own heap buffers. Giving both
+ * the secret heap puts those copies in locked, undumpable memory that is
+ * zeroed when freed, like the daemon's own.
+ */
+static void *
+http_crypto_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return secret_alloc(n);
+}
+
+static void *
+http_crypto_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return secret_realloc(p, n);
+}
+
+static void
+http_crypto_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	secret_free(p);
+}
+
 enum cfs_err
 http_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? CFS_OK : CFS_ERR_NO_MEMORY;
+	/* Refused when OpenSSL already allocated (it must come first): then warn. */
+	if (CRYPTO_set_mem_functions(http_crypto_malloc, http_crypto_realloc,
+	    http_crypto_free) != 1)
+		log_warnx("OpenSSL allocated memory before start-up; its buffers are "
+		    "not in locked memory");
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secret_alloc, secret_free,
+	    secret_realloc, secret_strdup, secret_calloc) != CURLE_OK)
+		return CFS_ERR_NO_MEMORY;
+	return CFS_OK;
 }
 
 void

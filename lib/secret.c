@@ -183,6 +183,39 @@ secret_free(void *p)
 	pthread_mutex_unlock(&secret_heap.lock);
 }
 
+void *
+secret_realloc(void *p, size_t len)
+{
+	struct secret_header *h;
+	void *q;
+
+	if (p == NULL)
+		return secret_alloc(len);
+	h = (struct secret_header *)p - 1;
+	if (len <= h->size)
+		return p;	/* the block is big enough already */
+	q = secret_alloc(len);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, h->size);
+	secret_free(p);
+	return q;
+}
+
+void *
+secret_calloc(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	return secret_alloc(n * size);	/* always zeroed */
+}
+
+char *
+secret_strdup(const char *s)
+{
+	return secret_strndup(s, strlen(s));
+}
+
 char *
 secret_strndup(const char *s, size_t n)
 {

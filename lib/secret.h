@@ -15,6 +15,11 @@ void *secret_alloc(size_t len);
 /* Zero the whole block and recycle it. NULL is accepted. */
 void secret_free(void *p);
 
+/* malloc-style companions, so libraries can be given this heap (http.c). */
+void *secret_realloc(void *p, size_t len);
+void *secret_calloc(size_t n, size_t size);
+char *secret_strdup(const char *s);
+
 /* Copy n bytes of s into a secret block and NUL-terminate it. */
 char *secret_strndup(const char *s, size_t n);
 

@@ -168,21 +168,54 @@ class TreeTest(TestCase):
         st = os.stat(os.path.join(mnt.path, "slack"))
         self.assertEqual((0o550, 1234, 4321), (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
 
-    def test_inode_numbers_are_stable_across_stats_and_a_rotation(self):
+    def test_inode_numbers_are_stable_while_the_value_is_and_files_are_replaced_on_change(self):
         mnt = self.mount(["ttl=60"])
-        names = ["share_point", "share_point/connectionConfig",
-                 "share_point/connectionConfig/subdomain"] + \
+        folders = ["share_point", "share_point/connectionConfig"]
+        files = ["share_point/connectionConfig/subdomain"] + \
             ["share_point/" + f for f in CONNECTOR_FILES]
-        paths = [os.path.join(mnt.path, n) for n in names]
+        paths = [os.path.join(mnt.path, n) for n in folders + files]
         first = [os.stat(p).st_ino for p in paths]
         self.assertEqual(len(set(first)), len(first), "inode numbers must be distinct")
+        self.assertEqual(first, [os.stat(p).st_ino for p in paths])
+        with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
+            f.write("share_point\n")  # same value again: nothing is replaced
         self.assertEqual(first, [os.stat(p).st_ino for p in paths])
         new = self.emu.rotate("share_point", length=80)
         with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
             f.write("share_point\n")
         self.assertEqual(new.encode(), read_file(os.path.join(mnt.path, "share_point",
                                                               "access_token")))
-        self.assertEqual(first, [os.stat(p).st_ino for p in paths])
+        after = [os.stat(p).st_ino for p in paths]
+        # Folders keep their inode; a changed value is a replaced file, as after an
+        # atomic rename: a new inode number, never one used before.
+        self.assertEqual(first[:len(folders)], after[:len(folders)])
+        self.assertTrue(set(after[len(folders):]).isdisjoint(first))
+        self.assertEqual(after, [os.stat(p).st_ino for p in paths])
+
+    def test_a_file_opened_before_a_change_reads_the_old_value_to_the_end(self):
+        mnt = self.mount(["ttl=60"])
+        path = os.path.join(mnt.path, "slack", "access_token")
+        old = read_file(path)
+        for length in (90, 5):  # longer, then shorter than the open file's value
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                head = os.read(fd, 4)
+                new = self.emu.rotate("slack", length=length)
+                with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
+                    f.write("slack\n")
+                rest = b""
+                while True:
+                    chunk = os.read(fd, 3)
+                    if not chunk:
+                        break
+                    rest += chunk
+                self.assertEqual(old, head + rest, "an open file mixed two values")
+                self.assertEqual(len(old), os.fstat(fd).st_size)
+            finally:
+                os.close(fd)
+            self.assertEqual(new.encode(), read_file(path))
+            self.assertEqual(len(new), os.stat(path).st_size)
+            old = new.encode()
 
     def test_request_carries_the_sdk_path_and_headers(self):
         mnt = self.mount(["ttl=60"])
