@@ -57,35 +57,49 @@ notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 {
 	static const char *const files[] = { "access_token", "connection.json", "env" };
 	struct tree_connector *c = tree_connector_find(ctx->tree, name);
+	unsigned long long generation = ~0ULL;	/* unservable: every inode is old */
+	struct tree_file_ref *refs;
 	struct cache_view v;
-	uint64_t *inos;
-	char **keys;
-	size_t i, ninos, nkeys;
+	size_t i, n;
+	int have = 0;
 
 	if (c == NULL || ctx->se == NULL)
 		return;
-	if (tree_connector_snapshot(ctx->tree, c, &inos, &ninos, &keys, &nkeys) != 0) {
+	if (cache_peek(ctx->cache, name, &v) == CFS_OK) {
+		generation = v.generation;
+		have = 1;
+	}
+	if (tree_connector_files(ctx->tree, c, generation, &refs, &n) != 0) {
 		log_warnx("%s: out of memory invalidating kernel caches", name);
+		if (have)
+			cache_view_release(&v);
 		return;
 	}
+	/*
+	 * An inode of an older value is deleted under its name, as if replaced
+	 * by rename: the kernel drops the name, and drops (FORGETs) the inode
+	 * as soon as no open file holds it.
+	 */
+	for (i = 0; i < n; i++) {
+		if (refs[i].generation < generation)
+			notify_report("entry", refs[i].ino,
+			    fuse_lowlevel_notify_delete(ctx->se, refs[i].parent, refs[i].ino,
+			    refs[i].name, strlen(refs[i].name)));
+	}
+	/* Names the kernel may remember as absent, or as another inode. */
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		notify_entry(ctx, c->dir->ino, files[i]);
-	/* Old keys that may be gone, and new ones the kernel may think absent. */
-	for (i = 0; i < nkeys; i++)
-		notify_entry(ctx, c->config_dir->ino, keys[i]);
-	if (cache_peek(ctx->cache, name, &v) == CFS_OK) {
+	if (have) {
 		for (i = 0; i < v.value->nkeys; i++)
 			if (v.value->keys[i].safe)
 				notify_entry(ctx, c->config_dir->ino, v.value->keys[i].name);
 		cache_view_release(&v);
 	}
 	notify_inode(ctx, c->config_dir->ino);
-	for (i = 0; i < ninos; i++)
-		notify_inode(ctx, inos[i]);
-	for (i = 0; i < nkeys; i++)
-		free(keys[i]);
-	free(keys);
-	free(inos);
+	/* Pages of every inode: an open file re-reads, and is refused if serving ended. */
+	for (i = 0; i < n; i++)
+		notify_inode(ctx, refs[i].ino);
+	free(refs);
 }
 
 static void *

@@ -4,6 +4,7 @@
  * it is held only for pointer work, never across a fetch or a kernel call.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,45 +398,61 @@ tree_forget(struct tree *t, uint64_t ino, uint64_t count)
 	pthread_mutex_unlock(&t->lock);
 }
 
-int
-tree_connector_snapshot(struct tree *t, struct tree_connector *c, uint64_t **inos,
-    size_t *ninos, char ***keys, size_t *nkeys)
+static const char *
+tree_file_name(const struct tree_node *n)
 {
-	struct tree_node *n;
-	size_t count = 0, i, k = 0;
-	int rc = -1;
+	switch (n->kind) {
+	case NODE_TOKEN: return "access_token";
+	case NODE_JSON: return "connection.json";
+	case NODE_ENV: return "env";
+	default: return n->key;
+	}
+}
 
-	*inos = NULL;
-	*keys = NULL;
-	*ninos = *nkeys = 0;
+int
+tree_connector_files(struct tree *t, struct tree_connector *c,
+    unsigned long long generation, struct tree_file_ref **files, size_t *nfiles)
+{
+	struct tree_node *n, **slot;
+	size_t count = 0, i = 0;
+
+	*files = NULL;
+	*nfiles = 0;
 	pthread_mutex_lock(&t->lock);
 	for (n = c->files; n != NULL; n = n->conn_next)
 		count++;
-	*inos = calloc(count + 1, sizeof(**inos));
-	*keys = calloc(c->nkeys + 1, sizeof(**keys));
-	if (*inos == NULL || *keys == NULL)
-		goto out;
-	for (n = c->files; n != NULL; n = n->conn_next)
-		(*inos)[(*ninos)++] = n->ino;
-	for (i = 0; i < c->nkeys; i++) {
-		if (c->keys[i] == NULL)
+	*files = calloc(count + 1, sizeof(**files));
+	if (*files == NULL) {
+		pthread_mutex_unlock(&t->lock);
+		return -1;
+	}
+	for (n = c->files; n != NULL; n = n->conn_next) {
+		struct tree_file_ref *f = &(*files)[i++];
+
+		f->ino = n->ino;
+		f->parent = n->kind == NODE_CONFIG_FILE ? c->config_dir->ino : c->dir->ino;
+		snprintf(f->name, sizeof(f->name), "%s", tree_file_name(n));
+		f->generation = n->generation;
+	}
+	*nfiles = i;
+	/* Names of an older value stop resolving to their inodes now. */
+	for (n = c->files; n != NULL; n = n->conn_next) {
+		if (!n->current || n->generation >= generation)
 			continue;
-		if (((*keys)[k] = strdup(c->keys[i]->key)) == NULL)
-			goto out;
-		k++;
+		slot = tree_slot_locked(c, n->kind, n->key);
+		if (slot != NULL && *slot == n)
+			*slot = NULL;
 	}
-	*nkeys = k;
-	rc = 0;
-out:
+	for (n = c->files; n != NULL; ) {
+		struct tree_node *next = n->conn_next;
+
+		if (n->current && n->generation < generation) {
+			n->current = 0;
+			if (n->nlookup == 0)
+				tree_drop_file_locked(t, n);
+		}
+		n = next;
+	}
 	pthread_mutex_unlock(&t->lock);
-	if (rc != 0) {
-		for (i = 0; i < k; i++)
-			free((*keys)[i]);
-		free(*keys);
-		free(*inos);
-		*keys = NULL;
-		*inos = NULL;
-		*ninos = *nkeys = 0;
-	}
-	return rc;
+	return 0;
 }

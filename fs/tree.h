@@ -106,12 +106,21 @@ struct tree_node *tree_file(struct tree *tree, struct tree_connector *conn,
 /* The kernel dropped n references (FORGET); a replaced node may go. */
 void tree_forget(struct tree *tree, uint64_t ino, uint64_t n);
 
+/* One live file inode, as the notifier needs it. */
+struct tree_file_ref {
+	uint64_t ino;
+	uint64_t parent;		/* folder inode holding its name */
+	char name[NAME_KEY_MAX + 1];	/* its name in that folder */
+	unsigned long long generation;
+};
+
 /*
- * Inode numbers of every live file node of a connector, and the names of
- * its current config keys, for invalidation. Both malloc'ed (free them).
+ * Every live file inode of a connector (malloc'ed array, free it). Those of
+ * a generation older than `generation` stop being what their names resolve
+ * to: the caller tells the kernel they were deleted.
  */
-int tree_connector_snapshot(struct tree *tree, struct tree_connector *conn,
-    uint64_t **inos, size_t *ninos, char ***keys, size_t *nkeys);
+int tree_connector_files(struct tree *tree, struct tree_connector *conn,
+    unsigned long long generation, struct tree_file_ref **files, size_t *nfiles);
 
 /* Live inodes (for tests and status). */
 size_t tree_node_count(struct tree *tree);

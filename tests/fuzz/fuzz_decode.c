@@ -319,7 +319,6 @@ fuzz_check_connection(struct connection *c, const char *type)
 	FUZZ_CHECK(connection_same(c, c));
 }
 
-
 static void
 fuzz_check_printable(const char *s, size_t sz)
 {
@@ -330,28 +329,25 @@ fuzz_check_printable(const char *s, size_t sz)
 		FUZZ_CHECK((unsigned char)*s >= 0x20 && *s != 0x7f);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* decode_connection on exactly len bytes, and every check on what it built. */
+static void
+fuzz_decode_body(const char *data, size_t len, const char *type)
 {
-	/* Exact-size heap copies, so ASan sees a read one byte too far. */
-	char *body = malloc(size ? size : 1);
-	const char *type = fuzz_types[size % (sizeof(fuzz_types) / sizeof(fuzz_types[0]))];
+	/* An exact-size heap copy, so ASan sees a read one byte too far. */
+	char *body = malloc(len ? len : 1);
 	struct connection *c = NULL, *again = NULL;
-	char why[160], msg[200], code[96], tiny[2];
+	char why[160];
 	enum cfs_err err;
-	long long exp;
 
-	if (body == NULL)
-		return 0;
-	if (size > 0)
-		memcpy(body, data, size);
-
-	err = decode_connection(body, size, type, &c, why, sizeof(why));
+	FUZZ_CHECK(body != NULL);
+	if (len > 0)
+		memcpy(body, data, len);
+	err = decode_connection(body, len, type, &c, why, sizeof(why));
 	if (err == CFS_OK) {
 		FUZZ_CHECK(c != NULL);
 		fuzz_check_connection(c, type);
 		/* Same body, same files: connection_same() sees no change. */
-		FUZZ_CHECK(decode_connection(body, size, type, &again, why,
+		FUZZ_CHECK(decode_connection(body, len, type, &again, why,
 		    sizeof(why)) == CFS_OK);
 		FUZZ_CHECK(connection_same(c, again));
 		connection_unref(&again);
@@ -366,6 +362,48 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(err == CFS_ERR_MALFORMED || err == CFS_ERR_NO_MEMORY);
 		FUZZ_CHECK(strnlen(why, sizeof(why)) < sizeof(why));
 	}
+	free(body);
+}
+
+/* The input spliced into a body between head and tail. */
+static void
+fuzz_decode_wrapped(const uint8_t *data, size_t size, const char *head,
+    const char *tail, const char *type)
+{
+	size_t hl = strlen(head), tl = strlen(tail);
+	char *body = malloc(hl + size + tl);
+
+	FUZZ_CHECK(body != NULL);
+	memcpy(body, head, hl);
+	if (size > 0)
+		memcpy(body + hl, data, size);
+	memcpy(body + hl + size, tail, tl);
+	fuzz_decode_body(body, hl + size + tl, type);
+	free(body);
+}
+
+/*
+ * The input is a whole body, and also (since json-c is not instrumented, so
+ * the fuzzer cannot feel its way into nesting) connection_config itself and
+ * one config value, so that every mutation of a small JSON value is tried
+ * where the decoder and the renderers work hardest.
+ */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *type = fuzz_types[size % (sizeof(fuzz_types) / sizeof(fuzz_types[0]))];
+	char *body = malloc(size ? size : 1), msg[200], code[96], tiny[2];
+	long long exp;
+
+	FUZZ_CHECK(body != NULL);
+	if (size > 0)
+		memcpy(body, data, size);
+
+	fuzz_decode_body(body, size, type);
+	fuzz_decode_wrapped(data, size, "{\"access_token\":\"t\",\"connection_config\":",
+	    "}", type);
+	fuzz_decode_wrapped(data, size, "{\"connection_config\":{\"k\":",
+	    "},\"access_token\":\"t\"}", type);
 
 	decode_error_body(body, size, msg, sizeof(msg), code, sizeof(code));
 	fuzz_check_printable(msg, sizeof(msg));
