@@ -19,6 +19,10 @@ ifeq ($(SANITIZE),1)
 OPT       := -O1 -g -fno-omit-frame-pointer
 SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 BUILD     := build/san
+else ifeq ($(SANITIZE),thread)
+OPT       := -O1 -g -fno-omit-frame-pointer
+SANFLAGS  := -fsanitize=thread
+BUILD     := build/tsan
 else
 SANFLAGS  :=
 BUILD     := build/default
@@ -52,11 +56,11 @@ BIN      := fs/connectorfs
 BUILD_BIN := $(BUILD)/connectorfs
 UNIT_BIN := $(BUILD)/unit-tests
 
-.PHONY: all deps check check-unit check-integration demo demo-stop bench install \
+.PHONY: all deps check check-unit check-tsan check-integration demo demo-stop bench soak install \
         uninstall clean help
 
-# A sanitized build never replaces fs/connectorfs: it stays under build/san.
-ifeq ($(SANITIZE),1)
+# A sanitized build never replaces fs/connectorfs: it stays under build/san or build/tsan.
+ifneq ($(SANITIZE),)
 all: $(BUILD_BIN)
 else
 all: $(BIN)
@@ -67,9 +71,12 @@ help:
 	@echo "make check        install missing packages, run unit + integration tests"
 	@echo "make check SANITIZE=1   the same with ASan+UBSan builds"
 	@echo "make check-unit   Check unit tests of lib/ only"
+	@echo "make check-tsan   the unit tests under ThreadSanitizer"
 	@echo "make check-integration  mount the real binary against the emulator"
 	@echo "make demo         build, start the emulator, mount ./mnt, show a tour"
 	@echo "make demo-stop    unmount ./mnt and stop the demo's emulator"
+	@echo "make bench        speed and memory, side by side with tmpfs and curl|jq"
+	@echo "make soak         rotation soak (SOAK_SECONDS=60): every read checked"
 	@echo "make install      install binary and man page (PREFIX, DESTDIR)"
 	@echo "make clean        remove build output"
 
@@ -124,6 +131,12 @@ check: deps
 check-unit: $(UNIT_BIN)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT_BIN)
 
+# The cache and refresh code under ThreadSanitizer (the unit tests run many
+# threads through single-flight); halt_on_error makes any race fail the run.
+check-tsan:
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	    $(MAKE) --no-print-directory check-unit SANITIZE=thread
+
 check-integration: $(BUILD_BIN)
 	python3 tests/integration/run.py --binary $(BUILD_BIN)
 
@@ -132,6 +145,9 @@ demo: deps $(BIN)
 
 demo-stop:
 	@sh scripts/demo.sh stop
+
+soak: deps $(BIN)
+	python3 scripts/soak.py --seconds $(or $(SOAK_SECONDS),60)
 
 bench: deps $(BIN)
 	@python3 scripts/bench.py
