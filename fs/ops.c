@@ -560,14 +560,10 @@ struct ops_names {
 	int oom;
 };
 
+/* Duplicates are removed after sorting (ops_names_sort_unique). */
 static void
 ops_names_add(struct ops_names *l, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->names[i], name) == 0)
-			return;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		void *g = realloc(l->names, cap * sizeof(*l->names));
@@ -695,6 +691,20 @@ ops_name_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+static void
+ops_names_sort_unique(struct ops_names *l)
+{
+	size_t i, out = 0;
+
+	if (l->n < 2)
+		return;
+	qsort(l->names, l->n, sizeof(l->names[0]), ops_name_cmp);
+	for (i = 0; i < l->n; i++)
+		if (out == 0 || strcmp(l->names[out - 1], l->names[i]) != 0)
+			memmove(l->names[out++], l->names[i], sizeof(l->names[0]));
+	l->n = out;
+}
+
 static int
 ops_fill_root(fuse_req_t req, struct cfs_ctx *ctx, struct ops_dirbuf *b)
 {
@@ -710,8 +720,7 @@ ops_fill_root(fuse_req_t req, struct cfs_ctx *ctx, struct ops_dirbuf *b)
 		free(l.names);
 		return -1;
 	}
-	if (l.n > 1)
-		qsort(l.names, l.n, sizeof(l.names[0]), ops_name_cmp);
+	ops_names_sort_unique(&l);
 	rc |= ops_dirbuf_add(req, b, TREE_CTL_NAME, TREE_CTL_INO, S_IFDIR);
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct tree_connector *c = tree_connector(ctx->tree, l.names[i]);

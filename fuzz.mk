@@ -1,0 +1,98 @@
+# fuzz.mk: libFuzzer targets for lib/ (tests/fuzz/), included from the Makefile.
+# `make fuzz` builds each target with clang, ASan and UBSan into build/fuzz/
+# and runs it for FUZZ_SECONDS over a copy of its seed corpus; it fails when
+# any target finds a crash, a leak, a timeout or undefined behaviour.
+# Nothing here touches the normal build: other objects and flags stay as they are.
+
+# Whatever the including file's default goal is stays its default goal.
+FUZZ_SAVED_GOAL := $(.DEFAULT_GOAL)
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_TARGETS ?= fuzz_decode fuzz_names
+# Extra libFuzzer flags for every run, e.g. FUZZ_ARGS=-jobs=4.
+FUZZ_ARGS    ?=
+# asan: secret memory from plain malloc (tests/fuzz/secret_asan.c) so that ASan
+# sees overflows of token buffers; real: lib/secret.c's slab heap as shipped.
+FUZZ_SECRET  ?= asan
+
+FUZZ_DIR      := build/fuzz
+FUZZ_PKG      := $(or $(PKG_CONFIG),pkg-config)
+# Expanded when used, that is after fuzz-deps has installed what was missing.
+# libcrypto: http.c hands OpenSSL the secret heap.
+FUZZ_DEPFLAGS = $(shell $(FUZZ_PKG) --cflags libcurl json-c libcrypto 2>/dev/null)
+FUZZ_DEPLIBS  = $(shell $(FUZZ_PKG) --libs libcurl json-c libcrypto 2>/dev/null)
+
+# Recovering from UB would only print; libFuzzer must see it as a crash.
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CPPFLAGS := -D_DEFAULT_SOURCE -DCFS_VERSION='"$(or $(VERSION),fuzz)"' -Ilib
+FUZZ_CFLAGS   = -std=c11 -g -O1 -fno-omit-frame-pointer -pthread \
+                 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+                 -Wwrite-strings $(FUZZ_DEPFLAGS)
+
+# lib/ gets the coverage instrumentation (fuzzer-no-link) but not libFuzzer's main.
+FUZZ_LIB_SRC := $(filter-out $(if $(filter asan,$(FUZZ_SECRET)),lib/secret.c),\
+                $(wildcard lib/*.c)) \
+                $(if $(filter asan,$(FUZZ_SECRET)),tests/fuzz/secret_asan.c)
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/$(FUZZ_SECRET)/%.o)
+FUZZ_LIBA    := $(FUZZ_DIR)/$(FUZZ_SECRET)/libconnectorfs-fuzz.a
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+
+.PHONY: fuzz fuzz-build fuzz-deps
+
+# Installs packages only when one is missing (no network otherwise).
+fuzz-deps:
+	@sh scripts/install-deps.sh
+	@sh scripts/install-fuzz-deps.sh
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/$(FUZZ_SECRET)/%.o: %.c lib/*.h | fuzz-deps
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+	    -c -o $@ $<
+
+$(FUZZ_LIBA): $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	@$(or $(AR),ar) rcs $@ $^
+
+# Always relinked (it takes a second), so that switching FUZZ_SECRET takes effect.
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBA) lib/*.h FORCE_FUZZ_LINK | fuzz-deps
+	@mkdir -p $(dir $@)
+	@echo "  FUZZLD  $@ (secret heap: $(FUZZ_SECRET))"
+	@$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) \
+	    -o $@ $< $(FUZZ_LIBA) $(FUZZ_DEPLIBS)
+
+.PHONY: FORCE_FUZZ_LINK
+FORCE_FUZZ_LINK:
+
+# Each target runs over build/fuzz/corpus-<target> (the seeds of
+# tests/fuzz/corpus/<target>/ plus what earlier runs found), with the
+# dictionary tests/fuzz/<target>.dict when there is one. All targets run;
+# the ones that failed are named at the end, with the input that did it.
+fuzz: fuzz-build
+	@failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		corpus=$(FUZZ_DIR)/corpus-$$t; art=$(FUZZ_DIR)/artifacts-$$t/; \
+		mkdir -p $$corpus $$art; \
+		cp -R tests/fuzz/corpus/$$t/. $$corpus/; \
+		dict=""; [ -f tests/fuzz/$$t.dict ] && dict="-dict=tests/fuzz/$$t.dict"; \
+		echo "  FUZZ    $$t for $(FUZZ_SECONDS) s (corpus $$corpus)"; \
+		if UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		    $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		    -print_final_stats=1 -artifact_prefix=$$art $$dict $(FUZZ_ARGS) \
+		    $$corpus > $(FUZZ_DIR)/$$t.log 2>&1; then \
+			grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$t.log | tail -1; \
+		else \
+			tail -n 40 $(FUZZ_DIR)/$$t.log; \
+			echo "fuzz: $$t FAILED; input in $$art (log $(FUZZ_DIR)/$$t.log)"; \
+			echo "      reproduce: $(FUZZ_DIR)/$$t $$art<file>"; \
+			failed="$$failed $$t"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi; \
+	echo "fuzz: no crash in $(words $(FUZZ_TARGETS)) targets, $(FUZZ_SECONDS) s each"
+
+.DEFAULT_GOAL := $(FUZZ_SAVED_GOAL)
