@@ -246,11 +246,11 @@ class Emulator:
         return self.call("DELETE", "connections/" + self._q(type))
 
     def fail(self, type="*", count=1, status=None, body=None, headers=None, delay=None,
-             action="status"):
+             action="status", size=None, interval=None):
         """Make the next count requests for type (-1: all) fail as described."""
         f = {"type": type, "count": count, "action": action}
         for key, value in (("status", status), ("body", body), ("headers", headers),
-                           ("delay", delay)):
+                           ("delay", delay), ("size", size), ("interval", interval)):
             if value is not None:
                 f[key] = value
         return self.call("POST", "faults", f)
