@@ -24,6 +24,7 @@
 #include "notify.h"
 #include "ops.h"
 #include "options.h"
+#include "sdnotify.h"
 #include "secret.h"
 
 #define MAIN_REFRESH_THREADS 2
@@ -70,6 +71,7 @@ struct main_signals {
 static void
 main_reload(struct main_signals *s)
 {
+	(void)sdnotify_send("RELOADING=1");
 	if (s->cfg->token_file != NULL) {
 		char msg[512], *token = NULL;
 
@@ -84,6 +86,7 @@ main_reload(struct main_signals *s)
 	}
 	cache_drop_all(s->ctx->cache);
 	log_info("SIGHUP: cached connections dropped");
+	(void)sdnotify_send("READY=1");
 }
 
 /*
@@ -276,6 +279,10 @@ main(int argc, char *argv[])
 	sig_started = 1;
 	log_info("mounted %s (app %s, api %s, ttl %us)", opts.mountpoint, opts.cfg.app_id,
 	    opts.cfg.api_url, opts.cfg.ttl);
+	/* systemd Type=notify: the mount is in place and answering. */
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld\nSTATUS=Mounted on %.200s",
+	    (long)getpid(), opts.mountpoint);
+	(void)sdnotify_send(msg);
 
 	if (opts.single_thread) {
 		ret = fuse_session_loop(ctx.se);
@@ -297,6 +304,7 @@ main(int argc, char *argv[])
 		ret = 0;
 	}
 	log_info("unmounting %s", opts.mountpoint);
+	(void)sdnotify_send("STOPPING=1");
 
 	if (sig_started) {
 		__atomic_store_n(&sigs.stop, 1, __ATOMIC_RELEASE);

@@ -47,6 +47,7 @@ struct cache_entry {
 	long long backoff_until;
 	unsigned fail_streak;
 	unsigned long long requests, failures, hits;
+	unsigned long long failures_by[CFS_ERR_COUNT];
 };
 
 struct cache {
@@ -293,6 +294,8 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 		/* Shutting down: not a failure of the API, nothing to record. */
 	} else {
 		e->failures++;
+		if ((int)err >= 0 && err < CFS_ERR_COUNT)
+			e->failures_by[err]++;
 		e->last_err = err;
 		e->last_status = res.status;
 		e->last_error_wall = wall;
@@ -867,6 +870,7 @@ cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), vo
 			st.generation = e->generation;
 			st.requests = e->requests;
 			st.failures = e->failures;
+			memcpy(st.failures_by, e->failures_by, sizeof(st.failures_by));
 			st.hits = e->hits;
 			st.last_err = e->last_err;
 			st.last_status = e->last_status;

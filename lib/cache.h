@@ -68,6 +68,7 @@ struct cache_stat {
 	unsigned long long generation;
 	unsigned long long requests;
 	unsigned long long failures;
+	unsigned long long failures_by[CFS_ERR_COUNT];	/* by enum cfs_err */
 	unsigned long long hits;
 	enum cfs_err last_err;
 	long last_status;

@@ -468,6 +468,18 @@ config_finish(struct config *cfg, char *msg, size_t msgsz)
 		    cfg->app_id);
 		return CFS_ERR_INVALID;
 	}
+	/* systemd LoadCredential=base44-service-token:... (when nothing else says). */
+	if (cfg->token_file == NULL && cfg->service_token == NULL &&
+	    getenv("CREDENTIALS_DIRECTORY") != NULL) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", getenv("CREDENTIALS_DIRECTORY"),
+		    CONFIG_CREDENTIAL_NAME);
+		if (access(path, F_OK) == 0 && config_replace(&cfg->token_file, path) != 0) {
+			snprintf(msg, msgsz, "out of memory");
+			return CFS_ERR_NO_MEMORY;
+		}
+	}
 	if (cfg->token_file != NULL) {
 		char *token;
 

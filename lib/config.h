@@ -19,6 +19,8 @@
 #define CONFIG_DEFAULT_MODE		0400
 #define CONFIG_DEFAULT_DIR_MODE		0500
 #define CONFIG_BODY_MAX			(64 * 1024)
+/* The systemd credential read from $CREDENTIALS_DIRECTORY (LoadCredential=). */
+#define CONFIG_CREDENTIAL_NAME		"base44-service-token"
 
 struct config {
 	char *api_url;		/* no trailing '/' */

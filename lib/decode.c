@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "decode.h"
 #include "log.h"
 #include "names.h"
@@ -104,6 +105,33 @@ decode_all_finite(struct json_object *v, int depth)
 	}
 }
 
+/*
+ * Compact JSON from json-c, with decode_mark_nul_keys()'s marks in nested
+ * keys written back as \u0000 (the text that was sent). Secret memory.
+ */
+static char *
+decode_unmark_json(const char *text, size_t *len)
+{
+	struct buf b;
+	const char *p;
+	char *out;
+
+	if (strchr(text, (char)DECODE_NUL_MARK) == NULL) {
+		*len = strlen(text);
+		return secret_strndup(text, *len);
+	}
+	buf_init(&b, strlen(text) * 6 + 1);
+	for (p = text; *p != '\0'; p++) {
+		if (*p == (char)DECODE_NUL_MARK ? buf_append(&b, "\\u0000", 6) != CFS_OK :
+		    buf_append(&b, p, 1) != CFS_OK) {
+			buf_reset(&b);
+			return NULL;
+		}
+	}
+	out = buf_take(&b, len);
+	return out;
+}
+
 static int
 decode_key(struct connection_key *k, const char *name, struct json_object *v)
 {
@@ -119,8 +147,7 @@ decode_key(struct connection_key *k, const char *name, struct json_object *v)
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL)
 		return -1;
-	k->json_len = strlen(text);
-	k->json = secret_strndup(text, k->json_len);
+	k->json = decode_unmark_json(text, &k->json_len);
 	if (k->json == NULL)
 		return -1;
 	if (v == NULL) {
@@ -131,7 +158,7 @@ decode_key(struct connection_key *k, const char *name, struct json_object *v)
 		k->value = secret_strndup(json_object_get_string(v), n);
 		k->value_len = n;
 	} else {
-		k->value = secret_strndup(k->json, k->json_len);
+		k->value = secret_strndup(k->json, k->json_len);	/* nested: JSON text */
 		k->value_len = k->json_len;
 	}
 	return k->value == NULL ? -1 : 0;

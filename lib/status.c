@@ -172,7 +172,8 @@ struct status_metric {
 
 static const struct status_metric status_metrics[] = {
 	{ "connectorfs_requests_total", "counter", "Upstream requests made for a connector." },
-	{ "connectorfs_failures_total", "counter", "Upstream requests that failed." },
+	{ "connectorfs_failures_total", "counter",
+	    "Upstream requests that failed, by kind (the error names of status.json)." },
 	{ "connectorfs_cache_hits_total", "counter",
 	    "Lookups answered from the daemon's cache (kernel-cached reads are not seen)." },
 	{ "connectorfs_generation", "gauge", "Times the connector's value has changed." },
@@ -180,6 +181,26 @@ static const struct status_metric status_metrics[] = {
 	    "Seconds since the last successful fetch (-1 when never)." },
 	{ "connectorfs_up", "gauge", "1 when the connector's value is servable." },
 };
+
+/* One line per kind of failure seen (none: one line with kind="none", 0). */
+static enum cfs_err
+status_failure_lines(struct buf *out, const char *metric, const struct cache_stat *s)
+{
+	enum cfs_err err = CFS_OK;
+	int k, any = 0;
+
+	for (k = 1; k < CFS_ERR_COUNT && err == CFS_OK; k++) {
+		if (s->failures_by[k] == 0)
+			continue;
+		any = 1;
+		err = status_appendf(out, "%s{connector=\"%s\",kind=\"%s\"} %llu\n", metric,
+		    s->name, err_name((enum cfs_err)k), s->failures_by[k]);
+	}
+	if (!any && err == CFS_OK)
+		err = status_appendf(out, "%s{connector=\"%s\",kind=\"none\"} 0\n", metric,
+		    s->name);
+	return err;
+}
 
 enum cfs_err
 status_render_metrics(struct cache *cache, long long start_ms, long long now_ms,
@@ -205,6 +226,10 @@ status_render_metrics(struct cache *cache, long long start_ms, long long now_ms,
 			const struct cache_stat *s = &r.rows[i];
 			double v = 0;
 
+			if (m == 1) {
+				err = status_failure_lines(out, sm->name, s);
+				continue;
+			}
 			switch (m) {
 			case 0: v = (double)s->requests; break;
 			case 1: v = (double)s->failures; break;

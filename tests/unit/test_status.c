@@ -236,7 +236,10 @@ START_TEST(test_status_metrics_are_prometheus_text_under_connectorfs)
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_connectors 4\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_uptime_seconds 5.000\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_requests_total{connector=\"slack\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_failures_total{connector=\"linear\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "connectorfs_failures_total{connector=\"linear\",kind=\"server_error\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "connectorfs_failures_total{connector=\"slack\",kind=\"none\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_up{connector=\"slack\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_up{connector=\"notion\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(b.data,
