@@ -14,6 +14,7 @@
 
 struct notifier;
 struct audit;
+struct listing;
 
 struct cfs_ctx {
 	const struct config *cfg;
@@ -22,6 +23,7 @@ struct cfs_ctx {
 	struct tree *tree;
 	struct notifier *notifier;
 	struct audit *audit;		/* audit=PATH, or NULL */
+	struct listing *listing;	/* with a management credential, or NULL */
 	struct fuse_session *se;
 	long long mount_wall_ms;	/* st_mtime of folders */
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */

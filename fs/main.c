@@ -20,6 +20,7 @@
 #include "cache.h"
 #include "ctx.h"
 #include "http.h"
+#include "listing.h"
 #include "log.h"
 #include "notify.h"
 #include "ops.h"
@@ -223,6 +224,18 @@ main(int argc, char *argv[])
 		log_warnx("cannot create the API client");
 		goto out_curl;
 	}
+	if (opts.list) {
+		ret = listing_print(ctx.api, opts.cfg.api_key, opts.list == 1 ?
+		    BASE44_LIST_CONNECTED : BASE44_LIST_AVAILABLE);
+		goto out_api;
+	}
+	if (opts.cfg.api_key != NULL) {
+		/* At most one list request per ttl, and never more than 6 a minute. */
+		ctx.listing = listing_new(ctx.api, opts.cfg.api_key,
+		    opts.cfg.ttl > 10 ? opts.cfg.ttl : 10);
+		if (ctx.listing == NULL)
+			goto out_api;
+	}
 	ctx.cfg = &opts.cfg;
 	ctx.mount_wall_ms = main_wall_ms();
 	ctx.attr_timeout_max = (double)opts.cfg.ttl / 16.0;
@@ -321,6 +334,7 @@ out_session:
 out_tree:
 	tree_free(&ctx.tree);
 out_api:
+	listing_free(&ctx.listing);
 	base44_client_free(&ctx.api);
 out_curl:
 	http_global_cleanup();

@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "ctx.h"
+#include "listing.h"
 #include "log.h"
 #include "names.h"
 #include "notify.h"
@@ -685,6 +686,12 @@ ops_collect_listed(const struct cache_stat *st, void *arg)
 		ops_names_add(arg, st->name);
 }
 
+static void
+ops_collect_name(const char *name, void *arg)
+{
+	ops_names_add(arg, name);
+}
+
 static int
 ops_name_cmp(const void *a, const void *b)
 {
@@ -716,6 +723,8 @@ ops_fill_root(fuse_req_t req, struct cfs_ctx *ctx, struct ops_dirbuf *b)
 	for (i = 0; i < ctx->cfg->nconnectors; i++)
 		ops_names_add(&l, ctx->cfg->connectors[i]);
 	cache_foreach(ctx->cache, ops_collect_listed, &l);
+	if (ctx->listing != NULL)
+		listing_foreach_active(ctx->listing, ops_collect_name, &l);
 	if (l.oom) {
 		free(l.names);
 		return -1;

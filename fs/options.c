@@ -17,6 +17,8 @@ enum {
 	KEY_FOREGROUND,
 	KEY_DEBUG,
 	KEY_SINGLE,
+	KEY_LIST,
+	KEY_LIST_AVAILABLE,
 };
 
 static const struct fuse_opt options_table[] = {
@@ -28,6 +30,8 @@ static const struct fuse_opt options_table[] = {
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_KEY("--list", KEY_LIST),
+	FUSE_OPT_KEY("--list-available", KEY_LIST_AVAILABLE),
 	FUSE_OPT_END
 };
 
@@ -113,6 +117,12 @@ options_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		return 0;
 	case KEY_SINGLE:
 		o->single_thread = 1;
+		return 0;
+	case KEY_LIST:
+		o->list = 1;
+		return 0;
+	case KEY_LIST_AVAILABLE:
+		o->list = 2;
 		return 0;
 	case FUSE_OPT_KEY_NONOPT:
 		if (st->nnonopts >= 2) {
@@ -203,12 +213,20 @@ options_parse(int argc, char *argv[], struct options *o)
 	}
 	if (o->show_help || o->show_version)
 		return 0;
+	if (o->list) {
+		/* Listing needs the management credential and no mountpoint. */
+		if (config_finish(&o->cfg, CONFIG_FOR_LISTING, msg, sizeof(msg)) != CFS_OK) {
+			fprintf(stderr, "connectorfs: %s\n", msg);
+			return -1;
+		}
+		return 0;
+	}
 	if (st.nnonopts == 0) {
 		fprintf(stderr, "connectorfs: no mountpoint given "
 		    "(usage: connectorfs [options] MOUNTPOINT)\n");
 		return -1;
 	}
-	if (config_finish(&o->cfg, msg, sizeof(msg)) != CFS_OK) {
+	if (config_finish(&o->cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)) != CFS_OK) {
 		fprintf(stderr, "connectorfs: %s\n", msg);
 		return -1;
 	}
@@ -233,6 +251,7 @@ options_print_help(const char *progname)
 	    "    BASE44_APP_ID          app id (or -o app_id=)\n"
 	    "    BASE44_SERVICE_TOKEN   service token (or -o token_file=)\n"
 	    "    BASE44_API_URL         API base URL (default %s)\n"
+	    "    BASE44_API_KEY         management credential (or -o api_key_file=)\n"
 	    "\n"
 	    "general options:\n"
 	    "    -h, --help             print this help and exit\n"
@@ -240,11 +259,17 @@ options_print_help(const char *progname)
 	    "    -f                     stay in the foreground, log to stderr\n"
 	    "    -d, -o debug           debug log (implies -f); never prints tokens\n"
 	    "    -s                     single-threaded request loop\n"
+	    "    --list                 print the app's connected connectors and exit\n"
+	    "    --list-available       print the catalog of connector types and exit\n"
+	    "                           (both need BASE44_API_KEY or -o api_key_file=)\n"
 	    "\n"
 	    "connectorfs options (-o key=value,...):\n"
 	    "    app_id=ID              Base44 app id\n"
 	    "    api_url=URL            API base URL (https://, or http:// to loopback only)\n"
 	    "    token_file=FILE        file holding the service token\n"
+	    "    api_key_file=FILE      file holding a management credential (a personal\n"
+	    "                           access token or b44k_ api key): the root then lists\n"
+	    "                           the app's active connectors\n"
 	    "    connectors=a,b,...     connectors the root lists before first use\n"
 	    "                           (',' or ':' separates them)\n"
 	    "    ttl=SECONDS            cache lifetime of a connection (default %d)\n"

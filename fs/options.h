@@ -18,6 +18,7 @@ struct options {
 	int single_thread;
 	int show_help;
 	int show_version;
+	int list;			/* 1: --list, 2: --list-available */
 	struct fuse_args fuse_args;	/* what libfuse gets */
 };
 

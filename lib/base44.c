@@ -93,9 +93,12 @@ base44_client_new(const struct base44_options *opts, struct base44_client **out)
 	c->app_id = strdup(opts->app_id);
 	if (c->api_url == NULL || c->app_id == NULL)
 		goto fail;
-	err = base44_set_service_token(c, opts->service_token);
-	if (err != CFS_OK)
-		goto fail;
+	/* --list needs no service token; every fetch does. */
+	if (opts->service_token != NULL) {
+		err = base44_set_service_token(c, opts->service_token);
+		if (err != CFS_OK)
+			goto fail;
+	}
 	*out = c;
 	return CFS_OK;
 fail:
@@ -160,7 +163,7 @@ base44_redact(struct base44_client *c, char *msg, size_t msgsz)
 	char *at, *from = msg;
 
 	pthread_mutex_lock(&c->token_lock);
-	n = strlen(c->service_token);
+	n = c->service_token != NULL ? strlen(c->service_token) : 0;
 	while (n > 0 && (at = strstr(from, c->service_token)) != NULL) {
 		size_t pre = (size_t)(at - msg), tail = len - pre - n;
 
@@ -188,8 +191,8 @@ base44_auth_header(struct base44_client *c)
 	size_t n;
 
 	pthread_mutex_lock(&c->token_lock);
-	n = strlen(c->service_token);
-	h = secret_alloc(sizeof(prefix) + n);
+	n = c->service_token != NULL ? strlen(c->service_token) : 0;
+	h = n > 0 ? secret_alloc(sizeof(prefix) + n) : NULL;
 	if (h != NULL) {
 		memcpy(h, prefix, sizeof(prefix) - 1);
 		memcpy(h + sizeof(prefix) - 1, c->service_token, n + 1);
@@ -203,6 +206,57 @@ base44_result_clear(struct base44_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->retry_after = -1;
+}
+
+enum cfs_err
+base44_list(struct base44_client *c, const char *api_key, enum base44_list_kind kind,
+    struct integration **rows, size_t *n, struct base44_result *res)
+{
+	char url[BASE44_URL_MAX], appid_hdr[BASE44_URL_MAX];
+	const char *headers[4];
+	struct http_response resp;
+	char *auth;
+	size_t klen = strlen(api_key);
+	enum cfs_err err;
+	int is_key = strncmp(api_key, "b44k_", 5) == 0;
+
+	*rows = NULL;
+	*n = 0;
+	base44_result_clear(res);
+	http_response_init(&resp);
+	snprintf(url, sizeof(url), "%s/api/apps/%s/external-auth/%s", c->api_url, c->app_id,
+	    kind == BASE44_LIST_CONNECTED ? "list" : "available-integrations");
+	snprintf(appid_hdr, sizeof(appid_hdr), "X-App-Id: %s", c->app_id);
+	auth = secret_alloc(klen + 32);
+	if (auth == NULL)
+		return res->err = CFS_ERR_NO_MEMORY;
+	snprintf(auth, klen + 32, "%s%s", is_key ? "api_key: " : "Authorization: Bearer ",
+	    api_key);
+	headers[0] = auth;
+	headers[1] = appid_hdr;
+	headers[2] = "Accept: application/json";
+	headers[3] = NULL;
+	err = http_get(c->http, url, headers, &resp);
+	secret_free(auth);
+	res->status = resp.status;
+	res->retry_after = resp.retry_after;
+	if (err != CFS_OK) {
+		snprintf(res->message, sizeof(res->message), "%s", resp.error_detail);
+		goto out;
+	}
+	err = err_from_http_status(resp.status);
+	if (err != CFS_OK) {
+		decode_error_body(resp.body.data, resp.body.len, res->message,
+		    sizeof(res->message), res->code, sizeof(res->code));
+		base44_redact(c, res->message, sizeof(res->message));
+		goto out;
+	}
+	err = decode_integrations(resp.body.data, resp.body.len, rows, n);
+	if (err == CFS_ERR_MALFORMED)
+		snprintf(res->message, sizeof(res->message), "not an integrations list");
+out:
+	http_response_reset(&resp);
+	return res->err = err;
 }
 
 enum cfs_err

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "connection.h"
+#include "decode.h"
 #include "err.h"
 
 struct base44_client;
@@ -56,6 +57,20 @@ int base44_token_url(char *out, size_t outsz, const char *api_url,
 
 /* encodeURIComponent into out; returns the length or -1 when too small. */
 int base44_encode_component(const char *in, char *out, size_t outsz);
+
+enum base44_list_kind {
+	BASE44_LIST_CONNECTED,	/* GET .../external-auth/list */
+	BASE44_LIST_AVAILABLE,	/* GET .../external-auth/available-integrations */
+};
+
+/*
+ * The management API's lists, with a management credential (a personal
+ * access token, sent as a Bearer, or an api key "b44k_...", sent as the
+ * api_key header; PROTOCOL.md). *rows is malloc'ed (free()).
+ */
+enum cfs_err base44_list(struct base44_client *client, const char *api_key,
+    enum base44_list_kind kind, struct integration **rows, size_t *n,
+    struct base44_result *res);
 
 /* End requests in flight and refuse new ones (shutdown). */
 void base44_client_abort(struct base44_client *client);

@@ -70,6 +70,12 @@ config_from_env(struct config *cfg, char *msg, size_t msgsz)
 	if ((v = getenv("BASE44_APP_ID")) != NULL && *v != '\0' &&
 	    config_replace(&cfg->app_id, v) != 0)
 		goto nomem;
+	if ((v = getenv("BASE44_API_KEY")) != NULL && *v != '\0') {
+		secret_free(cfg->api_key);
+		cfg->api_key = secret_strndup(v, strlen(v));
+		if (cfg->api_key == NULL)
+			goto nomem;
+	}
 	if ((v = getenv("BASE44_SERVICE_TOKEN")) != NULL && *v != '\0') {
 		secret_free(cfg->service_token);
 		cfg->service_token = secret_strndup(v, strlen(v));
@@ -85,11 +91,16 @@ nomem:
 void
 config_scrub_env(void)
 {
-	char *v = getenv("BASE44_SERVICE_TOKEN");
+	static const char *const names[] = { "BASE44_SERVICE_TOKEN", "BASE44_API_KEY" };
+	size_t i;
 
-	if (v != NULL)
-		secret_wipe(v, strlen(v));
-	unsetenv("BASE44_SERVICE_TOKEN");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *v = getenv(names[i]);
+
+		if (v != NULL)
+			secret_wipe(v, strlen(v));
+		unsetenv(names[i]);
+	}
 }
 
 static int
@@ -230,6 +241,7 @@ static const struct config_option {
 	{ "api_url", CK_URL, offsetof(struct config, api_url), 0, 0 },
 	{ "app_id", CK_STRING, offsetof(struct config, app_id), 0, 0 },
 	{ "token_file", CK_STRING, offsetof(struct config, token_file), 0, 0 },
+	{ "api_key_file", CK_STRING, offsetof(struct config, api_key_file), 0, 0 },
 	{ "connectors", CK_LIST, 0, 0, 0 },
 	{ "ttl", CK_SECONDS, offsetof(struct config, ttl), 0, 86400 },
 	{ "max_stale", CK_SECONDS, offsetof(struct config, max_stale), 0, 7 * 86400 },
@@ -445,8 +457,40 @@ out:
 	return err;
 }
 
+/*
+ * A secret from its file option, else from systemd's credential of that
+ * name, else whatever the environment gave. Leaves *secret as it was when
+ * no file applies.
+ */
+static enum cfs_err
+config_load_secret(char **file, const char *credential, char **secret, char *msg,
+    size_t msgsz)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	enum cfs_err err;
+	char *value;
+
+	if (*file == NULL && *secret == NULL && dir != NULL) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, credential);
+		if (access(path, F_OK) == 0 && config_replace(file, path) != 0) {
+			snprintf(msg, msgsz, "out of memory");
+			return CFS_ERR_NO_MEMORY;
+		}
+	}
+	if (*file == NULL)
+		return CFS_OK;
+	err = config_read_token_file(*file, &value, msg, msgsz);
+	if (err != CFS_OK)
+		return err;
+	secret_free(*secret);
+	*secret = value;
+	return CFS_OK;
+}
+
 enum cfs_err
-config_finish(struct config *cfg, char *msg, size_t msgsz)
+config_finish(struct config *cfg, enum config_use use, char *msg, size_t msgsz)
 {
 	enum cfs_err err;
 
@@ -469,29 +513,23 @@ config_finish(struct config *cfg, char *msg, size_t msgsz)
 		return CFS_ERR_INVALID;
 	}
 	/* systemd LoadCredential=base44-service-token:... (when nothing else says). */
-	if (cfg->token_file == NULL && cfg->service_token == NULL &&
-	    getenv("CREDENTIALS_DIRECTORY") != NULL) {
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", getenv("CREDENTIALS_DIRECTORY"),
-		    CONFIG_CREDENTIAL_NAME);
-		if (access(path, F_OK) == 0 && config_replace(&cfg->token_file, path) != 0) {
-			snprintf(msg, msgsz, "out of memory");
-			return CFS_ERR_NO_MEMORY;
-		}
-	}
-	if (cfg->token_file != NULL) {
-		char *token;
-
-		err = config_read_token_file(cfg->token_file, &token, msg, msgsz);
-		if (err != CFS_OK)
-			return err;
-		secret_free(cfg->service_token);
-		cfg->service_token = token;
-	}
-	if (cfg->service_token == NULL || cfg->service_token[0] == '\0') {
+	err = config_load_secret(&cfg->token_file, CONFIG_CREDENTIAL_NAME, &cfg->service_token,
+	    msg, msgsz);
+	if (err != CFS_OK)
+		return err;
+	err = config_load_secret(&cfg->api_key_file, CONFIG_API_KEY_CREDENTIAL, &cfg->api_key,
+	    msg, msgsz);
+	if (err != CFS_OK)
+		return err;
+	if (use == CONFIG_FOR_MOUNT &&
+	    (cfg->service_token == NULL || cfg->service_token[0] == '\0')) {
 		snprintf(msg, msgsz, "no service token: set BASE44_SERVICE_TOKEN or "
 		    "-o token_file=FILE");
+		return CFS_ERR_INVALID;
+	}
+	if (use == CONFIG_FOR_LISTING && (cfg->api_key == NULL || cfg->api_key[0] == '\0')) {
+		snprintf(msg, msgsz, "no management credential: set BASE44_API_KEY or "
+		    "-o api_key_file=FILE");
 		return CFS_ERR_INVALID;
 	}
 	if (cfg->cacert != NULL && access(cfg->cacert, R_OK) != 0) {
@@ -508,6 +546,8 @@ config_free(struct config *cfg)
 	free(cfg->app_id);
 	free(cfg->token_file);
 	secret_free(cfg->service_token);
+	free(cfg->api_key_file);
+	secret_free(cfg->api_key);
 	while (cfg->nconnectors > 0)
 		free(cfg->connectors[--cfg->nconnectors]);
 	free(cfg->connectors);

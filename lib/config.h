@@ -21,12 +21,21 @@
 #define CONFIG_BODY_MAX			(64 * 1024)
 /* The systemd credential read from $CREDENTIALS_DIRECTORY (LoadCredential=). */
 #define CONFIG_CREDENTIAL_NAME		"base44-service-token"
+#define CONFIG_API_KEY_CREDENTIAL	"base44-api-key"
+
+/* What the configuration is finished for. */
+enum config_use {
+	CONFIG_FOR_MOUNT,	/* needs the service token */
+	CONFIG_FOR_LISTING,	/* --list, --list-available: needs the management credential */
+};
 
 struct config {
 	char *api_url;		/* no trailing '/' */
 	char *app_id;
 	char *token_file;
 	char *service_token;	/* secret memory; never from argv */
+	char *api_key_file;
+	char *api_key;		/* management credential; secret memory */
 	char **connectors;	/* names from connectors= */
 	size_t nconnectors;
 	unsigned ttl;
@@ -48,7 +57,7 @@ void config_init(struct config *cfg);
 enum cfs_err config_from_env(struct config *cfg, char *msg, size_t msgsz);
 
 /*
- * Remove BASE44_SERVICE_TOKEN from the environment once read: zeroed in
+ * Remove BASE44_SERVICE_TOKEN and BASE44_API_KEY from the environment once read: zeroed in
  * place (so /proc/PID/environ no longer shows it) and unset (so no child,
  * such as libfuse's fusermount3, inherits it).
  */
@@ -74,7 +83,8 @@ int config_is_option(const char *key);
  * Check that everything needed is there and consistent, reading the token
  * file when one is named. CFS_ERR_INVALID with a reason in msg otherwise.
  */
-enum cfs_err config_finish(struct config *cfg, char *msg, size_t msgsz);
+enum cfs_err config_finish(struct config *cfg, enum config_use use, char *msg,
+    size_t msgsz);
 
 /* Read a token file into secret memory (trailing whitespace dropped). */
 enum cfs_err config_read_token_file(const char *path, char **token,

@@ -402,6 +402,76 @@ decode_error_body(const char *body, size_t len, char *msg, size_t msgsz,
 	json_object_put(root);
 }
 
+static void
+decode_field(struct json_object *o, const char *name, char *out, size_t outsz)
+{
+	const char *v = decode_string_field(o, name);
+
+	decode_copy_printable(out, outsz, v != NULL ? v : "");
+}
+
+enum cfs_err
+decode_integrations(const char *body, size_t len, struct integration **out, size_t *n)
+{
+	struct json_object *root, *arr;
+	enum cfs_err err = CFS_ERR_MALFORMED;
+	size_t i, count;
+
+	*out = NULL;
+	*n = 0;
+	root = decode_parse(body, len);
+	if (root == NULL || !json_object_object_get_ex(root, "integrations", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		goto out;
+	count = json_object_array_length(arr);
+	*out = calloc(count ? count : 1, sizeof(**out));
+	if (*out == NULL) {
+		err = CFS_ERR_NO_MEMORY;
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		struct json_object *it = json_object_array_get_idx(arr, i), *scopes;
+		struct integration *row = &(*out)[*n];
+		size_t k, used = 0;
+
+		if (!json_object_is_type(it, json_type_object))
+			continue;
+		decode_field(it, "integration_type", row->type, sizeof(row->type));
+		if (row->type[0] == '\0')
+			continue;
+		decode_field(it, "status", row->status, sizeof(row->status));
+		decode_field(it, "display_name", row->display_name, sizeof(row->display_name));
+		decode_field(it, "description", row->description, sizeof(row->description));
+		decode_field(it, "user_email", row->user_email, sizeof(row->user_email));
+		if (json_object_object_get_ex(it, "scopes", &scopes) &&
+		    json_object_is_type(scopes, json_type_array)) {
+			for (k = 0; k < json_object_array_length(scopes); k++) {
+				struct json_object *sc = json_object_array_get_idx(scopes, k);
+				int w;
+
+				if (!json_object_is_type(sc, json_type_string))
+					continue;
+				w = snprintf(row->scopes + used, sizeof(row->scopes) - used, "%s%s",
+				    used ? "," : "", json_object_get_string(sc));
+				if (w < 0 || (size_t)w >= sizeof(row->scopes) - used)
+					break;
+				used += (size_t)w;
+			}
+			decode_copy_printable(row->scopes, sizeof(row->scopes), row->scopes);
+		}
+		(*n)++;
+	}
+	err = CFS_OK;
+out:
+	if (err != CFS_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	json_object_put(root);
+	return err;
+}
+
 static int
 decode_b64url_value(char ch)
 {

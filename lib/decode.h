@@ -34,6 +34,24 @@ enum cfs_err decode_connection(const char *body, size_t len, const char *type,
 void decode_error_body(const char *body, size_t len, char *msg, size_t msgsz,
     char *code, size_t codesz);
 
+/* One row of the management API's lists (external-auth/list, available-integrations). */
+struct integration {
+	char type[65];
+	char status[24];		/* list: active, disconnected, expired */
+	char display_name[80];		/* catalog */
+	char description[160];		/* catalog */
+	char user_email[120];		/* list */
+	char scopes[160];		/* list: comma-separated */
+};
+
+/*
+ * {"integrations":[...]} into a malloc'ed array (free()); fields that are
+ * absent or not strings are left empty, longer ones cut, control characters
+ * replaced. CFS_ERR_MALFORMED when the shape is wrong.
+ */
+enum cfs_err decode_integrations(const char *body, size_t len, struct integration **out,
+    size_t *n);
+
 /* The `exp` claim of a JWT (Unix seconds), or 0 when it is not a JWT with one. */
 long long decode_jwt_exp(const char *token, size_t len);
 

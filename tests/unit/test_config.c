@@ -284,7 +284,7 @@ START_TEST(test_config_finish_accepts_complete_config_with_defaults)
 	temp_file(path, sizeof(path), "svc-tok\n", 8);
 	set_ok("app_id", "app1");
 	set_ok("token_file", path);
-	ck_assert_msg(config_finish(&cfg, msg, sizeof(msg)) == CFS_OK, "%s", msg);
+	ck_assert_msg(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)) == CFS_OK, "%s", msg);
 	ck_assert_str_eq(cfg.api_url, "https://base44.app");
 	ck_assert_str_eq(cfg.service_token, "svc-tok");
 	unlink(path);
@@ -295,7 +295,7 @@ START_TEST(test_config_finish_without_app_id_fails)
 {
 	setenv("BASE44_SERVICE_TOKEN", "svc", 1);
 	ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
-	ck_assert_int_eq(config_finish(&cfg, msg, sizeof(msg)), CFS_ERR_INVALID);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(msg, "app"));
 	ck_assert_ptr_nonnull(strstr(msg, "BASE44_APP_ID"));
 }
@@ -312,7 +312,7 @@ START_TEST(test_config_finish_refuses_app_id_that_changes_the_path)
 		set_ok("app_id", bad[i]);
 		setenv("BASE44_SERVICE_TOKEN", "svc", 1);
 		ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
-		ck_assert_msg(config_finish(&cfg, msg, sizeof(msg)) == CFS_ERR_INVALID,
+		ck_assert_msg(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)) == CFS_ERR_INVALID,
 		    "app_id '%s' accepted", bad[i]);
 	}
 }
@@ -321,7 +321,7 @@ END_TEST
 START_TEST(test_config_finish_without_token_fails)
 {
 	set_ok("app_id", "app1");
-	ck_assert_int_eq(config_finish(&cfg, msg, sizeof(msg)), CFS_ERR_INVALID);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(msg, "BASE44_SERVICE_TOKEN"));
 	ck_assert_ptr_nonnull(strstr(msg, "token_file"));
 }
@@ -333,7 +333,7 @@ START_TEST(test_config_finish_refuses_http_to_non_loopback)
 	set_ok("api_url", "http://example.com");
 	setenv("BASE44_SERVICE_TOKEN", "svc", 1);
 	ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
-	ck_assert_int_eq(config_finish(&cfg, msg, sizeof(msg)), CFS_ERR_INVALID);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(msg, "api_url"));
 	ck_assert_ptr_nonnull(strstr(msg, "http://example.com"));
 }
@@ -345,7 +345,7 @@ START_TEST(test_config_finish_accepts_http_to_loopback)
 	set_ok("api_url", "http://127.0.0.1:8044/");
 	setenv("BASE44_SERVICE_TOKEN", "svc", 1);
 	ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
-	ck_assert_msg(config_finish(&cfg, msg, sizeof(msg)) == CFS_OK, "%s", msg);
+	ck_assert_msg(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)) == CFS_OK, "%s", msg);
 	ck_assert_str_eq(cfg.api_url, "http://127.0.0.1:8044");
 }
 END_TEST
@@ -373,7 +373,7 @@ START_TEST(test_config_finish_refuses_bad_token_files)
 		set_ok("app_id", "app1");
 		set_ok("token_file", path);
 		msg[0] = '\0';
-		ck_assert_msg(config_finish(&cfg, msg, sizeof(msg)) == CFS_ERR_INVALID,
+		ck_assert_msg(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)) == CFS_ERR_INVALID,
 		    "case %zu accepted", i);
 		ck_assert_msg(strstr(msg, cases[i].why) != NULL, "case %zu: %s", i, msg);
 		ck_assert_ptr_nonnull(strstr(msg, path));
@@ -387,7 +387,7 @@ START_TEST(test_config_finish_refuses_missing_token_file)
 {
 	set_ok("app_id", "app1");
 	set_ok("token_file", "/tmp/cfs-unit-does-not-exist/token");
-	ck_assert_int_eq(config_finish(&cfg, msg, sizeof(msg)), CFS_ERR_INVALID);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(msg, "/tmp/cfs-unit-does-not-exist/token"));
 	ck_assert_ptr_nonnull(strstr(msg, "No such file"));
 }
@@ -399,7 +399,7 @@ START_TEST(test_config_finish_refuses_unreadable_cacert)
 	set_ok("cacert", "/tmp/cfs-unit-does-not-exist/ca.pem");
 	setenv("BASE44_SERVICE_TOKEN", "svc", 1);
 	ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
-	ck_assert_int_eq(config_finish(&cfg, msg, sizeof(msg)), CFS_ERR_INVALID);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(msg, "cacert"));
 }
 END_TEST
@@ -461,7 +461,7 @@ START_TEST(test_token_file_wins_over_environment_token)
 	setenv("BASE44_APP_ID", "app1", 1);
 	ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
 	set_ok("token_file", path);
-	ck_assert_int_eq(config_finish(&cfg, msg, sizeof(msg)), CFS_OK);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_OK);
 	ck_assert_str_eq(cfg.service_token, "from-file");
 	unlink(path);
 }
@@ -476,7 +476,7 @@ START_TEST(test_config_from_env_reads_protocol_variables)
 	ck_assert_str_eq(cfg.api_url, "http://localhost:8044");
 	ck_assert_str_eq(cfg.app_id, "env-app");
 	ck_assert_str_eq(cfg.service_token, "env-svc");
-	ck_assert_int_eq(config_finish(&cfg, msg, sizeof(msg)), CFS_OK);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_OK);
 	unsetenv("BASE44_API_URL");
 	unsetenv("BASE44_APP_ID");
 	unsetenv("BASE44_SERVICE_TOKEN");
