@@ -77,7 +77,7 @@ help:
 	@echo "make demo-stop    unmount ./mnt and stop the demo's emulator"
 	@echo "make bench        speed and memory, side by side with tmpfs and curl|jq"
 	@echo "make soak         rotation soak (SOAK_SECONDS=60): every read checked"
-	@echo "make install      install binary and man page (PREFIX, DESTDIR)"
+	@echo "make install      binary, man page, systemd unit (PREFIX, DESTDIR); make uninstall"
 	@echo "make clean        remove build output"
 
 deps:
@@ -152,13 +152,18 @@ soak: deps $(BIN)
 bench: deps $(BIN)
 	@python3 scripts/bench.py
 
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+
 install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/connectorfs
 	install -m 0644 connectorfs.1 $(DESTDIR)$(MANDIR)/man1/connectorfs.1
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/connectorfs.service > $(DESTDIR)$(UNITDIR)/connectorfs.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/connectorfs.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/connectorfs $(DESTDIR)$(MANDIR)/man1/connectorfs.1
+	rm -f $(DESTDIR)$(BINDIR)/connectorfs $(DESTDIR)$(MANDIR)/man1/connectorfs.1 \
+	    $(DESTDIR)$(UNITDIR)/connectorfs.service
 
 clean:
 	rm -rf build $(BIN)
