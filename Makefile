@@ -157,8 +157,8 @@ UNITDIR   ?= $(PREFIX)/lib/systemd/system
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/connectorfs
-	install -m 0644 connectorfs.1 $(DESTDIR)$(MANDIR)/man1/connectorfs.1
-	sed 's|@BINDIR@|$(BINDIR)|g' dist/connectorfs.service > $(DESTDIR)$(UNITDIR)/connectorfs.service
+	install -m 0644 fs/connectorfs.1 $(DESTDIR)$(MANDIR)/man1/connectorfs.1
+	sed 's|@BINDIR@|$(BINDIR)|g' scripts/connectorfs.service > $(DESTDIR)$(UNITDIR)/connectorfs.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/connectorfs.service
 
 uninstall:
