@@ -77,6 +77,7 @@ help:
 	@echo "make demo-stop    unmount ./mnt and stop the demo's emulator"
 	@echo "make bench        speed and memory, side by side with tmpfs and curl|jq"
 	@echo "make soak         rotation soak (SOAK_SECONDS=60): every read checked"
+	@echo "make fuzz         libFuzzer on the decoder and name/URL checks (FUZZ_SECONDS=60 each)"
 	@echo "make install      binary, man page, systemd unit (PREFIX, DESTDIR); make uninstall"
 	@echo "make clean        remove build output"
 
@@ -167,3 +168,6 @@ uninstall:
 
 clean:
 	rm -rf build $(BIN)
+
+# make fuzz: libFuzzer targets under tests/fuzz/ (clang, installed on demand).
+include fuzz.mk

@@ -86,7 +86,8 @@ fuzz: fuzz-build
 		    $$corpus > $(FUZZ_DIR)/$$t.log 2>&1; then \
 			grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$t.log | tail -1; \
 		else \
-			tail -n 40 $(FUZZ_DIR)/$$t.log; \
+			sed -n '/check failed\|runtime error\|ERROR: /,/^SUMMARY/p' \
+			    $(FUZZ_DIR)/$$t.log | head -n 40; \
 			echo "fuzz: $$t FAILED; input in $$art (log $(FUZZ_DIR)/$$t.log)"; \
 			echo "      reproduce: $(FUZZ_DIR)/$$t $$art<file>"; \
 			failed="$$failed $$t"; \

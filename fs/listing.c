@@ -4,6 +4,7 @@
  * at a time; the others wait on the same mutex and use its result.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,25 @@ listing_width(const struct integration *rows, size_t n, size_t off, const char *
 	return w;
 }
 
+/* One table row, without the blanks that padding leaves when the last column is empty. */
+static void listing_row(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+listing_row(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	puts(line);
+}
+
 int
 listing_print(struct base44_client *api, const char *api_key, enum base44_list_kind kind)
 {
@@ -68,13 +88,13 @@ listing_print(struct base44_client *api, const char *api_key, enum base44_list_k
 		printf("%-*s  %-*s  %-*s  %s\n", (int)w1, "TYPE", (int)w2, "STATUS", (int)w3,
 		    "ACCOUNT", "SCOPES");
 		for (i = 0; i < n; i++)
-			printf("%-*s  %-*s  %-*s  %s\n", (int)w1, rows[i].type, (int)w2,
+			listing_row("%-*s  %-*s  %-*s  %s", (int)w1, rows[i].type, (int)w2,
 			    rows[i].status, (int)w3, rows[i].user_email, rows[i].scopes);
 	} else {
 		w2 = listing_width(rows, n, offsetof(struct integration, display_name), "NAME");
 		printf("%-*s  %-*s  %s\n", (int)w1, "TYPE", (int)w2, "NAME", "DESCRIPTION");
 		for (i = 0; i < n; i++)
-			printf("%-*s  %-*s  %s\n", (int)w1, rows[i].type, (int)w2,
+			listing_row("%-*s  %-*s  %s", (int)w1, rows[i].type, (int)w2,
 			    rows[i].display_name, rows[i].description);
 	}
 	free(rows);

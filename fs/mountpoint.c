@@ -1,5 +1,5 @@
 /*
- * mountpoint.c: a stale mount is recognised by ENOTCONN from stat() and is
+ * mountpoint.c: a stale mount is recognised by ENOTCONN from a lookup and is
  * detached with umount2(MNT_DETACH) when we are root, or with
  * `fusermount3 -uz` otherwise (run without a shell, never with a token in
  * its environment: it gets an empty one).
@@ -47,13 +47,32 @@ mountpoint_detach(const char *path)
 	return 0;
 }
 
+/*
+ * ENOTCONN from a lookup means a FUSE mount whose daemon is gone. stat() of
+ * the mountpoint alone can still succeed from attributes the kernel cached,
+ * so a name that cannot be cached is looked up as well.
+ */
+static int
+mountpoint_is_stale(const char *path)
+{
+	char probe[PATH_MAX];
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return errno == ENOTCONN;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(probe, sizeof(probe), "%s/.connectorfs-probe-%ld", path, (long)getpid());
+	return stat(probe, &st) != 0 && errno == ENOTCONN;
+}
+
 int
 mountpoint_prepare(const char *path, char **resolved, char *msg, size_t msgsz)
 {
 	struct stat st;
 
 	*resolved = NULL;
-	if (stat(path, &st) != 0 && errno == ENOTCONN) {
+	if (mountpoint_is_stale(path)) {
 		log_warnx("mountpoint %s: stale FUSE mount (its daemon is gone); "
 		    "detaching it", path);
 		if (mountpoint_detach(path) != 0) {

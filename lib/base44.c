@@ -182,6 +182,39 @@ base44_redact(struct base44_client *c, char *msg, size_t msgsz)
 	pthread_mutex_unlock(&c->token_lock);
 }
 
+/* Copy src into dst, cut to fit (messages are for one log line). */
+static void
+base44_copy_cut(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (dstsz == 0)
+		return;
+	if (n >= dstsz)
+		n = dstsz - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * The server's message and code, with any echo of the service token
+ * redacted. Decoded at full length first, so that a token cut off by the
+ * caller's smaller buffer cannot leave its prefix behind.
+ */
+static void
+base44_error_message(struct base44_client *c, const struct http_response *resp,
+    char *msg, size_t msgsz, char *code, size_t codesz)
+{
+	char full[1024], fullcode[256];
+
+	decode_error_body(resp->body.data, resp->body.len, full, sizeof(full), fullcode,
+	    sizeof(fullcode));
+	base44_redact(c, full, sizeof(full));
+	base44_redact(c, fullcode, sizeof(fullcode));
+	base44_copy_cut(msg, msgsz, full);
+	base44_copy_cut(code, codesz, fullcode);
+}
+
 /* "Authorization: Bearer TOKEN" in secret memory. */
 static char *
 base44_auth_header(struct base44_client *c)
@@ -246,9 +279,8 @@ base44_list(struct base44_client *c, const char *api_key, enum base44_list_kind 
 	}
 	err = err_from_http_status(resp.status);
 	if (err != CFS_OK) {
-		decode_error_body(resp.body.data, resp.body.len, res->message,
-		    sizeof(res->message), res->code, sizeof(res->code));
-		base44_redact(c, res->message, sizeof(res->message));
+		base44_error_message(c, &resp, res->message, sizeof(res->message), res->code,
+		    sizeof(res->code));
 		goto out;
 	}
 	err = decode_integrations(resp.body.data, resp.body.len, rows, n);
@@ -298,10 +330,8 @@ base44_fetch(struct base44_client *c, const char *type, struct connection **out,
 	if (err != CFS_OK) {
 		char code[sizeof(res->code)];
 
-		decode_error_body(resp.body.data, resp.body.len, res->message,
-		    sizeof(res->message), code, sizeof(code));
-		/* A server may echo the credential back; it must not reach a log. */
-		base44_redact(c, res->message, sizeof(res->message));
+		base44_error_message(c, &resp, res->message, sizeof(res->message), code,
+		    sizeof(code));
 		/* The SDK prefers the body's code over the header's. */
 		if (code[0] != '\0')
 			snprintf(res->code, sizeof(res->code), "%s", code);

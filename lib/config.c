@@ -292,9 +292,12 @@ config_set(struct config *cfg, const char *key, const char *value,
 		msg[0] = '\0';
 
 	if (config_is_secret_key(key)) {
-		snprintf(msg, msgsz, "option %s= refused: a token on the command line is "
-		    "readable by every user in /proc; set BASE44_SERVICE_TOKEN in the "
-		    "environment or use token_file=FILE", key);
+		int mgmt = strcmp(key, "api_key") == 0 || strcmp(key, "apikey") == 0;
+
+		snprintf(msg, msgsz, "option %s= refused: a secret on the command line is "
+		    "readable by every user in /proc; set %s in the environment or use %s=FILE",
+		    key, mgmt ? "BASE44_API_KEY" : "BASE44_SERVICE_TOKEN",
+		    mgmt ? "api_key_file" : "token_file");
 		return CFS_ERR_INVALID;
 	}
 	for (o = config_options; o->key != NULL; o++)

@@ -528,10 +528,17 @@ decode_jwt_exp(const char *token, size_t len)
 	}
 	claims = decode_parse(payload, out);
 	if (claims != NULL && json_object_is_type(claims, json_type_object) &&
-	    json_object_object_get_ex(claims, "exp", &exp) &&
-	    (json_object_is_type(exp, json_type_int) ||
-	    json_object_is_type(exp, json_type_double)))
-		result = (long long)json_object_get_int64(exp);
+	    json_object_object_get_ex(claims, "exp", &exp)) {
+		if (json_object_is_type(exp, json_type_int)) {
+			result = (long long)json_object_get_int64(exp);
+		} else if (json_object_is_type(exp, json_type_double)) {
+			/* Converted here: json-c's own cast of NaN or 1e300 is undefined. */
+			double d = json_object_get_double(exp);
+
+			result = !isfinite(d) || d <= 0 ? 0 :
+			    d >= (double)DECODE_JWT_EXP_MAX ? DECODE_JWT_EXP_MAX : (long long)d;
+		}
+	}
 	if (result < 0)
 		result = 0;
 	/* Year 9999 is "never" here, and keeps exp * 1000 far from overflow. */

@@ -5,7 +5,7 @@
 set -eu
 
 packages="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
-libjson-c-dev libssl-dev check python3 curl jq"
+libjson-c-dev libssl-dev check python3 curl jq man-db"
 
 if [ "${1:-}" = "--list" ]; then
 	echo $packages

@@ -1,7 +1,7 @@
 /*
  * fuzz_decode.c: libFuzzer target for everything a server's bytes reach:
- * decode_connection (with connection.json and env rendering), decode_error_body
- * and decode_jwt_exp. Besides "no crash, no leak", it checks what the rest of
+ * decode_connection (with connection.json and env rendering), decode_error_body,
+ * decode_integrations and decode_jwt_exp. Besides "no crash, no leak", it checks what the rest of
  * the daemon relies on: connection.json parses back to the same token, env is
  * one NAME=value line per variable with no name twice and no value that a
  * shell would read differently, and error text holds no control character.
@@ -58,13 +58,10 @@ fuzz_env_is_bare(const char *v, size_t n)
 {
 	size_t i;
 
-	/*
-	 * Bytes sh would treat specially. '~' is not among them: SPEC.md has it
-	 * written bare (tilde expansion after '=' or ':' is reported apart).
-	 */
+	/* Bytes sh would treat specially, '~' (tilde expansion) included. */
 	for (i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f ||
-		    strchr("'\"\\$` ;&|<>()*?[]#{}!", v[i]) != NULL)
+		    strchr("'\"\\$` ;&|<>()*?[]#{}!~", v[i]) != NULL)
 			return 0;
 	return 1;
 }
@@ -382,6 +379,41 @@ fuzz_decode_wrapped(const uint8_t *data, size_t size, const char *head,
 	free(body);
 }
 
+#define FUZZ_FIELD_OK(row, f) fuzz_check_printable((row)->f, sizeof((row)->f))
+
+/* decode_integrations: every field a printable string within its array. */
+static void
+fuzz_decode_list(const char *data, size_t len)
+{
+	static struct integration untouched;
+	char *body = malloc(len ? len : 1);
+	struct integration *rows = &untouched;	/* must be set, even on failure */
+	size_t n = 1, i;
+	enum cfs_err err;
+
+	FUZZ_CHECK(body != NULL);
+	if (len > 0)
+		memcpy(body, data, len);
+	err = decode_integrations(body, len, &rows, &n);
+	if (err == CFS_OK) {
+		FUZZ_CHECK(rows != NULL);
+		for (i = 0; i < n; i++) {
+			FUZZ_FIELD_OK(&rows[i], type);
+			FUZZ_CHECK(rows[i].type[0] != '\0');
+			FUZZ_FIELD_OK(&rows[i], status);
+			FUZZ_FIELD_OK(&rows[i], display_name);
+			FUZZ_FIELD_OK(&rows[i], description);
+			FUZZ_FIELD_OK(&rows[i], user_email);
+			FUZZ_FIELD_OK(&rows[i], scopes);
+		}
+	} else {
+		FUZZ_CHECK(err == CFS_ERR_MALFORMED || err == CFS_ERR_NO_MEMORY);
+		FUZZ_CHECK(rows == NULL && n == 0);
+	}
+	free(rows);
+	free(body);
+}
+
 /*
  * The input is a whole body, and also (since json-c is not instrumented, so
  * the fuzzer cannot feel its way into nesting) connection_config itself and
@@ -404,6 +436,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "}", type);
 	fuzz_decode_wrapped(data, size, "{\"connection_config\":{\"k\":",
 	    "},\"access_token\":\"t\"}", type);
+
+	fuzz_decode_list(body, size);
+	{
+		static const char head[] = "{\"integrations\":[", tail[] = "]}";
+		char *list = malloc(sizeof(head) - 1 + size + sizeof(tail) - 1);
+
+		FUZZ_CHECK(list != NULL);
+		memcpy(list, head, sizeof(head) - 1);
+		if (size > 0)
+			memcpy(list + sizeof(head) - 1, data, size);
+		memcpy(list + sizeof(head) - 1 + size, tail, sizeof(tail) - 1);
+		fuzz_decode_list(list, sizeof(head) - 1 + size + sizeof(tail) - 1);
+		free(list);
+	}
 
 	decode_error_body(body, size, msg, sizeof(msg), code, sizeof(code));
 	fuzz_check_printable(msg, sizeof(msg));

@@ -1,7 +1,8 @@
 /*
  * fuzz_names.c: libFuzzer target for the checks that stand between a name
  * and a path or a URL: name_is_connector, name_is_config_key, name_env_prefix,
- * base44_encode_component, base44_token_url and config_url_allowed.
+ * base44_encode_component, base44_token_url, config_url_allowed, and the
+ * api_url= and connectors= options built on them.
  *
  * The input is "api_url\napp_id\ntype"; a part that is missing is "". The
  * name checks see both the whole input and the type. Each result is checked
@@ -303,6 +304,41 @@ fuzz_check_url(const char *api_url, const char *app_id, const char *type)
 	free(api);
 }
 
+/*
+ * The same three parts as mount options: api_url= (slashes stripped),
+ * connectors= (a comma list of names) and one more connector by name. Only
+ * connector names may come out of it.
+ */
+static void
+fuzz_check_config(const char *api_url, const char *app_id, const char *type)
+{
+	struct config cfg;
+	char msg[256];
+	size_t i, n;
+	int r;
+
+	config_init(&cfg);
+	r = config_set(&cfg, "api_url", api_url, msg, sizeof(msg));
+	if (api_url[0] == '\0') {
+		FUZZ_CHECK(r == CFS_ERR_INVALID && cfg.api_url == NULL);
+	} else {
+		FUZZ_CHECK(r == CFS_OK);
+		n = strlen(cfg.api_url);
+		FUZZ_CHECK(n == 0 || cfg.api_url[n - 1] != '/');
+		FUZZ_CHECK(strncmp(cfg.api_url, api_url, n) == 0);
+		FUZZ_CHECK(strspn(api_url + n, "/") == strlen(api_url + n));
+	}
+	(void)config_set(&cfg, "app_id", app_id, msg, sizeof(msg));
+	r = config_set(&cfg, "connectors", type, msg, sizeof(msg));
+	FUZZ_CHECK(r == CFS_OK || r == CFS_ERR_INVALID);
+	if (r == CFS_ERR_INVALID)
+		FUZZ_CHECK(cfg.nconnectors == 0);
+	(void)config_add_connector(&cfg, type, msg, sizeof(msg));
+	for (i = 0; i < cfg.nconnectors; i++)
+		FUZZ_CHECK(name_is_connector(cfg.connectors[i]));
+	config_free(&cfg);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -324,6 +360,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nl2 != NULL)
 		fuzz_check_name(nl2 + 1, clen);
 	fuzz_check_url(api, app, type);
+	fuzz_check_config(api, app, type);
 
 	free(type);
 	free(app);

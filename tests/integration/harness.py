@@ -8,6 +8,7 @@ Python 3 standard library only; run as root (FUSE mounts, fusermount3).
 """
 
 import errno
+import itertools
 import json
 import os
 import re
@@ -50,6 +51,7 @@ INFO_LINES = (
 SANITIZER_LINE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
 
 _registry_lock = threading.Lock()
+_probe_numbers = itertools.count()  # each probe a name no dentry cache has seen
 _live = []  # emulators and mounts not yet stopped, newest last
 
 
@@ -303,8 +305,9 @@ class Mount:
     env: overrides of the daemon's environment; a None value removes the variable.
     """
 
-    def __init__(self, emulator=None, options=(), env=None, binary=None, args=()):
+    def __init__(self, emulator=None, options=(), env=None, binary=None, args=(), path=None):
         self.emulator = emulator
+        self.fixed_path = path  # mount here instead of on a fresh folder
         if isinstance(options, dict):
             options = ["%s=%s" % kv if kv[1] is not None else kv[0] for kv in options.items()]
         self.options = list(options)
@@ -361,8 +364,11 @@ class Mount:
 
     def start(self):
         self.tmp = tempfile.mkdtemp(prefix="cfs-mnt-")
-        self.path = os.path.join(self.tmp, "mnt")
-        os.mkdir(self.path)
+        if self.fixed_path is not None:
+            self.path = self.fixed_path
+        else:
+            self.path = os.path.join(self.tmp, "mnt")
+            os.mkdir(self.path)
         self.log_path = os.path.join(self.tmp, "daemon.log")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.command(), env=self.environment(),
@@ -371,7 +377,7 @@ class Mount:
         _register(self)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if mounted_fstype(self.path) == "fuse.connectorfs":
+            if mounted_fstype(self.path) == "fuse.connectorfs" and self._answers():
                 return self
             if self.proc.poll() is not None:
                 break
@@ -382,6 +388,16 @@ class Mount:
         if rc is None:
             raise MountError("not mounted within %.0f s; daemon log:\n%s" % (START_TIMEOUT, log))
         raise MountError("daemon exited with status %s before mounting; log:\n%s" % (rc, log))
+
+    def _answers(self):
+        """A live mount, not a stale one left on a fixed path ("not connected")."""
+        # The kernel may answer stat() of a dead mount's root from its cache; a name
+        # it cannot have cached needs the daemon (ENOENT from a live one).
+        try:
+            os.stat(os.path.join(self.path, ".harness-probe-%d" % next(_probe_numbers)))
+            return True
+        except OSError as exc:
+            return exc.errno == errno.ENOENT
 
     def is_mounted(self):
         return self.path is not None and mounted_fstype(self.path) is not None

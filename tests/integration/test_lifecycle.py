@@ -89,13 +89,14 @@ class StaleMountTest(TestCase):
         first.proc.wait(5)
         self.assertEqual(errno.ENOTCONN, read_or_errno(os.path.join(first.path, "slack",
                                                                     "access_token")))
-        second = Mount(self.emu, options=["ttl=60"])
-        second.tmp, second.path = first.tmp, first.path  # same mountpoint
+        second = Mount(self.emu, options=["ttl=60"], path=first.path)  # same mountpoint
         second.expect_log(r"^connectorfs: mountpoint \S+: stale FUSE mount .*detaching it$")
         second.start()
         self.addCleanup(second.finish)
         self.assertEqual(SLACK.encode(), read_file(os.path.join(second.path, "slack",
                                                                 "access_token")))
+        self.assertTrue(second.wait_log(r"stale FUSE mount", 1.0),
+                        "the second daemon did not meet the stale mount")
 
 
 class ApiDownAtMountTest(TestCase):

@@ -69,7 +69,9 @@ TYPED_CONFIG = [
      "'{\"a\":[1,2,{\"b\":\"c\"}],\"d\":\"e f\"}'"),
     ("list", ["x", "y"], '["x","y"]', "'[\"x\",\"y\"]'"),
     ("quote", "it's", "it's", "'it'\\''s'"),
-    ("bare.chars", "A-z0-9._~+/=:@%", "A-z0-9._~+/=:@%", "A-z0-9._~+/=:@%"),
+    ("bare.chars", "A-z0-9._+/=:@%", "A-z0-9._+/=:@%", "A-z0-9._+/=:@%"),
+    # sh would expand a bare "~" when the file is sourced: quoted (README).
+    ("home", "~/data:~", "~/data:~", "'~/data:~'"),
     ("empty_string", "", "", None),
 ]
 

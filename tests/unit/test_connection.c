@@ -118,7 +118,10 @@ START_TEST(test_connection_env_quotes_values_that_are_not_bare)
 		const char *value, *line;
 	} cases[] = {
 		{ "t", "X_ACCESS_TOKEN=t\n" },
-		{ "xoxb-1.2_3~4+5/6=7:8@9%A", "X_ACCESS_TOKEN=xoxb-1.2_3~4+5/6=7:8@9%A\n" },
+		{ "xoxb-1.2_3-4+5/6=7:8@9%A", "X_ACCESS_TOKEN=xoxb-1.2_3-4+5/6=7:8@9%A\n" },
+		/* sh would expand a bare '~' when the file is sourced. */
+		{ "~/data", "X_ACCESS_TOKEN='~/data'\n" },
+		{ "a:~", "X_ACCESS_TOKEN='a:~'\n" },
 		{ "", "X_ACCESS_TOKEN=\n" },
 		{ "it's", "X_ACCESS_TOKEN='it'\\''s'\n" },
 		{ "''", "X_ACCESS_TOKEN=''\\'''\\'''\n" },
@@ -165,7 +168,8 @@ START_TEST(test_connection_env_bare_characters)
 		int bare;
 	} cases[] = {
 		{ "abcXYZ019", 9, 1 },
-		{ "._~+/=:@%-", 10, 1 },
+		{ "._+/=:@%-", 9, 1 },
+		{ "~", 1, 0 },
 		{ "", 0, 1 },
 		{ " ", 1, 0 },
 		{ "'", 1, 0 },

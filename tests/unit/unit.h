@@ -23,6 +23,7 @@ Suite *secret_suite(void);
 Suite *buf_suite(void);
 Suite *cache_suite(void);
 Suite *status_suite(void);
+Suite *fuzz_regressions_suite(void);
 
 /*
  * Log capture. Every test starts with lines captured, not printed (main.c
