@@ -127,7 +127,8 @@ deps-quiet:
 check: deps
 	@$(MAKE) --no-print-directory $(UNIT_BIN) $(BUILD_BIN) SANITIZE=$(SANITIZE)
 	@CK_DEFAULT_TIMEOUT=30 $(UNIT_BIN) 2>&1 | tee $(BUILD)/unit.log; \
-	python3 tests/integration/run.py --binary $(BUILD_BIN) --unit-log $(BUILD)/unit.log
+	CFS_SANITIZE=$(SANITIZE) python3 tests/integration/run.py --binary $(BUILD_BIN) \
+	    --unit-log $(BUILD)/unit.log
 
 check-unit: $(UNIT_BIN)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT_BIN)
@@ -139,7 +140,7 @@ check-tsan:
 	    $(MAKE) --no-print-directory check-unit SANITIZE=thread
 
 check-integration: $(BUILD_BIN)
-	python3 tests/integration/run.py --binary $(BUILD_BIN)
+	CFS_SANITIZE=$(SANITIZE) python3 tests/integration/run.py --binary $(BUILD_BIN)
 
 demo: deps $(BIN)
 	@sh scripts/demo.sh start

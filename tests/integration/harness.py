@@ -50,6 +50,10 @@ INFO_LINES = (
 )
 SANITIZER_LINE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
 
+# Set by `make check SANITIZE=...`: the daemon runs under ASan/TSan, whose quarantine
+# and shadow memory make resident-size figures meaningless (tests skip those checks).
+SANITIZED = bool(os.environ.get("CFS_SANITIZE"))
+
 _registry_lock = threading.Lock()
 _probe_numbers = itertools.count()  # each probe a name no dentry cache has seen
 _live = []  # emulators and mounts not yet stopped, newest last

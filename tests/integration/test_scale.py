@@ -5,7 +5,7 @@ daemon's memory stays within a few MiB (lookups are hash lookups, not scans)."""
 import os
 import time
 
-from harness import TestCase, read_file
+from harness import SANITIZED, TestCase, read_file
 
 COUNT = 1000
 
@@ -41,6 +41,7 @@ class ScaleTest(TestCase):
         listing = sorted(os.listdir(mnt.path))
         self.assertEqual(sorted(names + ["slack"]), [x for x in listing if x != ".connectorfs"])
         grown = rss_kib(mnt.pid) - rss_before
-        self.assertLess(grown, 4096, "1000 connectors cost %d KiB" % grown)
+        if not SANITIZED:
+            self.assertLess(grown, 4096, "1000 connectors cost %d KiB" % grown)
         # Not a timing assertion: printed for the record of the run.
         print("\n    1000 cached reads: %.3f s; daemon grew %d KiB" % (second, grown))
