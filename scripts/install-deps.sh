@@ -1,11 +1,17 @@
 #!/bin/sh
-# Installs the Debian packages connectorfs needs to build, test and demo.
+# Installs the Debian packages connectorfs needs to build, test and demo
+# (or the packages named as arguments).
 # Runs apt-get update only when something is actually missing, so a machine
 # that already has everything is not touched (and needs no network).
 set -eu
 
 packages="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 libjson-c-dev libssl-dev check python3 curl jq man-db"
+
+# Another list (scripts/install-fuzz-deps.sh) may be given instead.
+if [ $# -gt 0 ] && [ "$1" != "--list" ]; then
+	packages="$*"
+fi
 
 if [ "${1:-}" = "--list" ]; then
 	echo $packages
