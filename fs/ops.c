@@ -29,6 +29,7 @@
 #include "names.h"
 #include "notify.h"
 #include "ops.h"
+#include "secret.h"
 #include "status.h"
 
 /* Names that can never exist (".git", "Desktop.ini") stay negative this long. */
@@ -318,7 +319,7 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name)
 }
 
 static void
-ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+ops_lookup_body(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct cfs_ctx *ctx = ops_ctx(req);
 	struct tree_node *p = tree_node(ctx->tree, parent), *n = NULL;
@@ -398,7 +399,7 @@ out:
 }
 
 static void
-ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+ops_getattr_body(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs_ctx *ctx = ops_ctx(req);
 	struct tree_node *n = tree_node(ctx->tree, ino);
@@ -489,7 +490,7 @@ ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void
-ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+ops_read_body(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct cfs_ctx *ctx = ops_ctx(req);
@@ -602,7 +603,7 @@ ops_invalidate_all(struct cfs_ctx *ctx)
 
 /* Refresh every name in buf (one per line, or "all"). */
 static void
-ops_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+ops_write_body(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct cfs_ctx *ctx = ops_ctx(req);
@@ -1020,6 +1021,36 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	log_debug("kernel %s no-open mode", ctx->no_open ? "supports" : "lacks");
+}
+
+static void
+ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	ops_lookup_body(req, parent, name);
+	secret_scrub_stack();
+}
+
+static void
+ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	ops_getattr_body(req, ino, fi);
+	secret_scrub_stack();
+}
+
+static void
+ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	ops_read_body(req, ino, size, off, fi);
+	secret_scrub_stack();
+}
+
+static void
+ops_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	ops_write_body(req, ino, data, size, off, fi);
+	secret_scrub_stack();
 }
 
 const struct fuse_lowlevel_ops ops_table = {

@@ -288,6 +288,7 @@ base44_list(struct base44_client *c, const char *api_key, enum base44_list_kind 
 		snprintf(res->message, sizeof(res->message), "not an integrations list");
 out:
 	http_response_reset(&resp);
+	secret_scrub_stack();
 	return res->err = err;
 }
 
@@ -342,5 +343,7 @@ base44_fetch(struct base44_client *c, const char *type, struct connection **out,
 		snprintf(res->message, sizeof(res->message), "%s", why);
 out:
 	http_response_reset(&resp);
+	/* Copies of the body and headers left in libcurl's and json-c's frames. */
+	secret_scrub_stack();
 	return res->err = err;
 }

@@ -16,6 +16,7 @@
 #include "cache.h"
 #include "log.h"
 #include "names.h"
+#include "secret.h"
 
 #define CACHE_BACKOFF_BASE_MS	1000
 #define CACHE_BACKOFF_MAX_MS	60000
@@ -257,6 +258,8 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 	memset(&res, 0, sizeof(res));
 	res.retry_after = -1;
 	err = c->hooks.fetch(c->hooks.arg, e->name, &fresh, &res);
+	/* The fetch's own frames (and what libraries left in them) are dead now. */
+	secret_scrub_stack();
 	if (err == CFS_OK && fresh == NULL)
 		err = CFS_ERR_MALFORMED;
 	pthread_mutex_lock(&c->lock);

@@ -22,9 +22,10 @@
 #define HTTP_BODY_MAX_DEFAULT (64 * 1024)
 
 /*
- * One pooled transfer slot: an easy handle driven by its own multi handle.
- * The multi keeps the slot's connections alive between requests, and its
- * curl_multi_wakeup() lets http_client_abort() end a request at once.
+ * One pooled transfer slot: a multi handle, which keeps the slot's
+ * connections alive between requests and whose curl_multi_wakeup() lets
+ * http_client_abort() end a request at once, and the easy handle of the
+ * request in flight (NULL while idle).
  */
 struct http_slot {
 	CURLM *multi;
@@ -269,13 +270,23 @@ http_slot_take(struct http_client *c)
 		if (slot == NULL)
 			return NULL;
 		slot->multi = curl_multi_init();
-		slot->easy = curl_easy_init();
-		if (slot->multi == NULL || slot->easy == NULL) {
+		if (slot->multi == NULL) {
 			http_slot_free(slot);
 			return NULL;
 		}
-		curl_easy_setopt(slot->easy, CURLOPT_SHARE, c->share);
 	}
+	/*
+	 * A fresh easy handle per request: its receive buffer held the last
+	 * body (a token), and a reused handle would keep that tail until a
+	 * longer body overwrote it. Freeing it zeroes it (secret heap). The
+	 * connections, and so keep-alive, belong to the pooled multi handle.
+	 */
+	slot->easy = curl_easy_init();
+	if (slot->easy == NULL) {
+		http_slot_free(slot);
+		return NULL;
+	}
+	curl_easy_setopt(slot->easy, CURLOPT_SHARE, c->share);
 	pthread_mutex_lock(&c->pool_lock);
 	slot->next = c->busy;
 	c->busy = slot;
@@ -297,6 +308,8 @@ http_slot_give_back(struct http_client *c, struct http_slot *slot, long new_conn
 		}
 	}
 	slot->next = NULL;
+	curl_easy_cleanup(slot->easy);
+	slot->easy = NULL;
 	if (c->nidle < HTTP_POOL_MAX && !c->aborted) {
 		slot->next = c->idle;
 		c->idle = slot;

@@ -47,6 +47,15 @@ static struct {
 	int warned;
 } secret_heap = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+__attribute__((noinline)) void
+secret_scrub_stack(void)
+{
+	char frame[64 * 1024];
+
+	explicit_bzero(frame, sizeof(frame));
+	__asm__ __volatile__("" : : "r"(frame) : "memory");
+}
+
 void
 secret_wipe(void *p, size_t n)
 {

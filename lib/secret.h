@@ -23,6 +23,13 @@ char *secret_strdup(const char *s);
 /* Copy n bytes of s into a secret block and NUL-terminate it. */
 char *secret_strndup(const char *s, size_t n);
 
+/*
+ * Zero the 64 KiB of stack below the caller's frame: libraries that handled
+ * a token (libcurl, json-c) may have left copies in their frames, which
+ * stay in the thread's stack until overwritten.
+ */
+void secret_scrub_stack(void);
+
 /* Zero n bytes in a way the compiler may not optimise out. */
 void secret_wipe(void *p, size_t n);
 
