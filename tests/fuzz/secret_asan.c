@@ -134,3 +134,9 @@ secret_harden_process(void)
 {
 	return 0;
 }
+
+void
+secret_scrub_stack(void)
+{
+	/* Nothing to scrub for: the fuzzers look for memory errors, not residue. */
+}
