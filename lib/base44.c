@@ -241,17 +241,53 @@ base44_result_clear(struct base44_result *res)
 	res->retry_after = -1;
 }
 
+/*
+ * One GET with the SDK's headers and the given Authorization/api_key line.
+ * CFS_OK leaves a 2xx body in resp; otherwise res says what happened (the
+ * server's message decoded and redacted as the SDK would show it).
+ */
+static enum cfs_err
+base44_request(struct base44_client *c, const char *url, const char *auth,
+    struct http_response *resp, struct base44_result *res)
+{
+	char appid_hdr[BASE44_URL_MAX];
+	const char *headers[4];
+	char code[sizeof(res->code)];
+	enum cfs_err err;
+
+	snprintf(appid_hdr, sizeof(appid_hdr), "X-App-Id: %s", c->app_id);
+	headers[0] = auth;
+	headers[1] = appid_hdr;
+	headers[2] = "Accept: application/json";
+	headers[3] = NULL;
+	err = http_get(c->http, url, headers, resp);
+	res->status = resp->status;
+	res->retry_after = resp->retry_after;
+	snprintf(res->code, sizeof(res->code), "%s", resp->connector_error);
+	if (err != CFS_OK) {
+		snprintf(res->message, sizeof(res->message), "%s", resp->error_detail);
+		return err;
+	}
+	err = err_from_http_status(resp->status);
+	if (err != CFS_OK) {
+		base44_error_message(c, resp, res->message, sizeof(res->message), code,
+		    sizeof(code));
+		/* The SDK prefers the body's code over the header's. */
+		if (code[0] != '\0')
+			snprintf(res->code, sizeof(res->code), "%s", code);
+	}
+	return err;
+}
+
 enum cfs_err
 base44_list(struct base44_client *c, const char *api_key, enum base44_list_kind kind,
     struct integration **rows, size_t *n, struct base44_result *res)
 {
-	char url[BASE44_URL_MAX], appid_hdr[BASE44_URL_MAX];
-	const char *headers[4];
+	char url[BASE44_URL_MAX];
 	struct http_response resp;
-	char *auth;
 	size_t klen = strlen(api_key);
 	enum cfs_err err;
-	int is_key = strncmp(api_key, "b44k_", 5) == 0;
+	char *auth;
 
 	*rows = NULL;
 	*n = 0;
@@ -259,34 +295,19 @@ base44_list(struct base44_client *c, const char *api_key, enum base44_list_kind 
 	http_response_init(&resp);
 	snprintf(url, sizeof(url), "%s/api/apps/%s/external-auth/%s", c->api_url, c->app_id,
 	    kind == BASE44_LIST_CONNECTED ? "list" : "available-integrations");
-	snprintf(appid_hdr, sizeof(appid_hdr), "X-App-Id: %s", c->app_id);
 	auth = secret_alloc(klen + 32);
 	if (auth == NULL)
 		return res->err = CFS_ERR_NO_MEMORY;
-	snprintf(auth, klen + 32, "%s%s", is_key ? "api_key: " : "Authorization: Bearer ",
-	    api_key);
-	headers[0] = auth;
-	headers[1] = appid_hdr;
-	headers[2] = "Accept: application/json";
-	headers[3] = NULL;
-	err = http_get(c->http, url, headers, &resp);
+	/* PROTOCOL.md: an app API key goes in its own header, a PAT as a Bearer. */
+	snprintf(auth, klen + 32, "%s%s", strncmp(api_key, "b44k_", 5) == 0 ? "api_key: " :
+	    "Authorization: Bearer ", api_key);
+	err = base44_request(c, url, auth, &resp, res);
 	secret_free(auth);
-	res->status = resp.status;
-	res->retry_after = resp.retry_after;
-	if (err != CFS_OK) {
-		snprintf(res->message, sizeof(res->message), "%s", resp.error_detail);
-		goto out;
+	if (err == CFS_OK) {
+		err = decode_integrations(resp.body.data, resp.body.len, rows, n);
+		if (err == CFS_ERR_MALFORMED)
+			snprintf(res->message, sizeof(res->message), "not an integrations list");
 	}
-	err = err_from_http_status(resp.status);
-	if (err != CFS_OK) {
-		base44_error_message(c, &resp, res->message, sizeof(res->message), res->code,
-		    sizeof(res->code));
-		goto out;
-	}
-	err = decode_integrations(resp.body.data, resp.body.len, rows, n);
-	if (err == CFS_ERR_MALFORMED)
-		snprintf(res->message, sizeof(res->message), "not an integrations list");
-out:
 	http_response_reset(&resp);
 	secret_scrub_stack();
 	return res->err = err;
@@ -296,8 +317,7 @@ enum cfs_err
 base44_fetch(struct base44_client *c, const char *type, struct connection **out,
     struct base44_result *res)
 {
-	char url[BASE44_URL_MAX], appid_hdr[BASE44_URL_MAX];
-	const char *headers[4];
+	char url[BASE44_URL_MAX];
 	struct http_response resp;
 	char why[160];
 	char *auth;
@@ -310,38 +330,17 @@ base44_fetch(struct base44_client *c, const char *type, struct connection **out,
 		snprintf(res->message, sizeof(res->message), "request URL too long");
 		return res->err = CFS_ERR_INVALID;
 	}
-	snprintf(appid_hdr, sizeof(appid_hdr), "X-App-Id: %s", c->app_id);
 	auth = base44_auth_header(c);
 	if (auth == NULL)
 		return res->err = CFS_ERR_NO_MEMORY;
-	headers[0] = auth;
-	headers[1] = appid_hdr;
-	headers[2] = "Accept: application/json";
-	headers[3] = NULL;
-	err = http_get(c->http, url, headers, &resp);
+	err = base44_request(c, url, auth, &resp, res);
 	secret_free(auth);
-	res->status = resp.status;
-	res->retry_after = resp.retry_after;
-	snprintf(res->code, sizeof(res->code), "%s", resp.connector_error);
-	if (err != CFS_OK) {
-		snprintf(res->message, sizeof(res->message), "%s", resp.error_detail);
-		goto out;
+	if (err == CFS_OK) {
+		err = decode_connection(resp.body.data, resp.body.len, type, out, why,
+		    sizeof(why));
+		if (err == CFS_ERR_MALFORMED)
+			snprintf(res->message, sizeof(res->message), "%s", why);
 	}
-	err = err_from_http_status(resp.status);
-	if (err != CFS_OK) {
-		char code[sizeof(res->code)];
-
-		base44_error_message(c, &resp, res->message, sizeof(res->message), code,
-		    sizeof(code));
-		/* The SDK prefers the body's code over the header's. */
-		if (code[0] != '\0')
-			snprintf(res->code, sizeof(res->code), "%s", code);
-		goto out;
-	}
-	err = decode_connection(resp.body.data, resp.body.len, type, out, why, sizeof(why));
-	if (err == CFS_ERR_MALFORMED)
-		snprintf(res->message, sizeof(res->message), "%s", why);
-out:
 	http_response_reset(&resp);
 	/* Copies of the body and headers left in libcurl's and json-c's frames. */
 	secret_scrub_stack();
