@@ -179,7 +179,7 @@ ops_conn_child_kind(const char *name)
 	return NODE_ROOT;
 }
 
-/* Render a .connectorfs file into the node (its kview equivalent). */
+/* Render a .connectorfs file into the node; READ serves these bytes until the next GETATTR. */
 static int
 ops_ctl_render(struct cfs_ctx *ctx, struct tree_node *n, size_t *size)
 {
