@@ -7,32 +7,18 @@ baseline alternate, so machine noise hits both alike) and ratios are what
 to read. Prints one Markdown table. Needs root (tmpfs and FUSE mounts).
 """
 import argparse
-import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from cfs_tools import control, is_mounted  # scripts/ is on sys.path when run
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "xoxb-bench-token-0123456789-abcdefghijklmnopqrs"  # 48 bytes, as PERF.md
-
-
-def control(url, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + "/_control/" + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read() or b"{}")
-
-
-def is_mounted(path):
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == path for line in f)
 
 
 class Bench:

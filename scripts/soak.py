@@ -9,7 +9,6 @@ daemon's RSS at start and end; exits 1 if any read was wrong or memory grew.
 import argparse
 import collections
 import errno
-import json
 import multiprocessing
 import os
 import random
@@ -19,30 +18,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
+
+from cfs_tools import control, is_mounted, rss_kib  # scripts/ is on sys.path when run
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def control(url, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + "/_control/" + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read() or b"{}")
-
-
-def is_mounted(path):
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == path for line in f)
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def reader(mnt, names, seconds, seed, out):
