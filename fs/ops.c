@@ -270,7 +270,11 @@ ops_reply_entry(fuse_req_t req, const struct stat *st, double timeout)
 	fuse_reply_entry(req, &e);
 }
 
-/* Reply to a cache failure the way SPEC.md's table says. */
+/*
+ * Reply to a cache failure with its errno (err_to_errno(); README "Errors a
+ * reader sees"); a 404 on lookup is a negative entry the kernel keeps for
+ * negative_ttl=.
+ */
 static void
 ops_reply_cache_error(fuse_req_t req, struct cfs_ctx *ctx, enum cfs_err err, int lookup)
 {
@@ -682,7 +686,7 @@ ops_dirbuf_add(fuse_req_t req, struct ops_dirbuf *b, const char *name, fuse_ino_
 static void
 ops_collect_listed(const struct cache_stat *st, void *arg)
 {
-	/* Listed once fetched with success since the mount (SPEC.md). */
+	/* A connector is listed once it has been fetched with success since the mount. */
 	if (st->ever_fetched)
 		ops_names_add(arg, st->name);
 }
@@ -931,7 +935,7 @@ ops_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* Every change to the tree is refused: it is read-only (SPEC.md). */
+/* Every change to the tree is refused with EROFS: the mount is read-only. */
 static void
 ops_erofs_mknod(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode, dev_t rdev)
 {

@@ -145,7 +145,7 @@ options_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	}
 	eq = strchr(arg, '=');
 	/*
-	 * SPEC.md's connectors= is a comma list, but -o and fstab split on
+	 * connectors= takes a comma list, but -o and fstab split on
 	 * commas: "connectors=slack,github" arrives as "connectors=slack" and
 	 * "github". A bare connector-like word right after it continues it.
 	 */

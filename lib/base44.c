@@ -298,7 +298,7 @@ base44_list(struct base44_client *c, const char *api_key, enum base44_list_kind 
 	auth = secret_alloc(klen + 32);
 	if (auth == NULL)
 		return res->err = CFS_ERR_NO_MEMORY;
-	/* PROTOCOL.md: an app API key goes in its own header, a PAT as a Bearer. */
+	/* An app API key (b44k_...) goes in its own api_key header, a PAT as a Bearer. */
 	snprintf(auth, klen + 32, "%s%s", strncmp(api_key, "b44k_", 5) == 0 ? "api_key: " :
 	    "Authorization: Bearer ", api_key);
 	err = base44_request(c, url, auth, &resp, res);

@@ -1,6 +1,6 @@
 /*
- * base44.h: the Base44 connectors API as the official SDK speaks it
- * (PROTOCOL.md): one GET per connection, the SDK's headers, the SDK's way of
+ * base44.h: the Base44 connectors API as the official SDK (@base44/sdk)
+ * speaks it: one GET per connection, the SDK's headers, the SDK's way of
  * reading error bodies. Knows URLs and headers; HTTP itself is http.c's.
  */
 #ifndef CFS_BASE44_H
@@ -66,7 +66,8 @@ enum base44_list_kind {
 /*
  * The management API's lists, with a management credential (a personal
  * access token, sent as a Bearer, or an api key "b44k_...", sent as the
- * api_key header; PROTOCOL.md). *rows is malloc'ed (free()).
+ * api_key header; a service token is not accepted). *rows is malloc'ed
+ * (free()).
  */
 enum cfs_err base44_list(struct base44_client *client, const char *api_key,
     enum base44_list_kind kind, struct integration **rows, size_t *n,

@@ -1,6 +1,6 @@
 /*
- * cache.h: the connection cache and its refresh rules (SPEC.md "Fetching,
- * caching, refreshing"): lazy fetch, single-flight, TTL, refresh-ahead,
+ * cache.h: the connection cache and its refresh rules (README "Caching and
+ * refreshing"): lazy fetch, single-flight, TTL, refresh-ahead,
  * stale-on-error within max_stale, negative cache, backoff with jitter and
  * Retry-After, JWT exp as a hard cap. Time and fetching are injected, so the
  * rules are tested without sleeping and without a network.

@@ -1,6 +1,7 @@
 /*
  * config.h: every setting of the daemon, validated. Values come from the
- * environment (PROTOCOL.md names) and then from -o options, which win.
+ * environment (BASE44_API_URL, BASE44_APP_ID, BASE44_SERVICE_TOKEN,
+ * BASE44_API_KEY, as the SDK names them) and then from -o options, which win.
  * No FUSE here: fs/ hands each key=value to config_set().
  */
 #ifndef CFS_CONFIG_H

@@ -95,8 +95,8 @@ connection_env_bare(const char *v, size_t n)
 		if (c == '\0')
 			return 0;	/* strchr() would find the terminator */
 		/*
-		 * SPEC.md lets '~' go bare, but sh expands it ("~/x", "a:~") when
-		 * the file is sourced: it is quoted here, which systemd reads alike.
+		 * '~' is not bare: sh expands it ("~/x", "a:~") when the file is
+		 * sourced, so it is quoted here, which systemd reads alike.
 		 */
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || strchr("._+/=:@%-", c) != NULL))

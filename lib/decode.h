@@ -1,5 +1,5 @@
 /*
- * decode.h: the API's JSON bodies into C values (PROTOCOL.md). Tolerant of
+ * decode.h: the API's JSON bodies into C values. Tolerant of
  * what the protocol allows (absent or null connection_config, unknown fields),
  * strict about types: anything else is CFS_ERR_MALFORMED, never a crash.
  * The only file that includes json-c.

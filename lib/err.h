@@ -16,7 +16,7 @@ enum cfs_err {
 	CFS_ERR_TLS,		/* TLS handshake or verification failure */
 	CFS_ERR_RATE_LIMITED,	/* 429 */
 	CFS_ERR_SERVER,		/* 5xx or any other unexpected status */
-	CFS_ERR_MALFORMED,	/* body is not what PROTOCOL.md promises */
+	CFS_ERR_MALFORMED,	/* body is not the JSON shape the API documents */
 	CFS_ERR_TOO_BIG,	/* body over the cap */
 	CFS_ERR_TRANSPORT,	/* connection reset, truncated body, other I/O */
 	CFS_ERR_EXPIRED,	/* the API handed out a JWT already past its exp */
@@ -26,7 +26,7 @@ enum cfs_err {
 	CFS_ERR_COUNT
 };
 
-/* The errno a reader sees for this error (SPEC.md "Errors a reader sees"). */
+/* The errno a reader sees for this error (README "Errors a reader sees"). */
 int err_to_errno(enum cfs_err err);
 
 /* A short stable name for logs and status.json ("timeout", "not_found"...). */

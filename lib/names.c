@@ -1,5 +1,5 @@
 /*
- * names.c: the name rules of SPEC.md "The tree", written out by hand rather
+ * names.c: the name rules of README "The tree", written out by hand rather
  * than with regcomp so that they cost nothing on the lookup path.
  */
 #include <string.h>

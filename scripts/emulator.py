@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A local stand-in for the Base44 connectors API (see PROTOCOL.md), for tests and the demo.
+"""A local stand-in for the Base44 connectors API (as the official SDK speaks it; see the README
+"The emulator"), for tests and the demo.
 
 It serves the token, listing and catalog routes on loopback only, plus a JSON control interface
 under /_control/ to set connections, inject faults and read back the request log. It must never
@@ -31,7 +32,8 @@ DEFAULT_APP_ID = "demo-app"
 DEFAULT_SERVICE_TOKEN = "demo-service-token"
 DEFAULT_API_KEY = "demo-api-key"
 
-# The 32 types the product documentation names (PROTOCOL.md); the catalog serves these.
+# The 32 types the product documentation names; the catalog serves these. (The real type list is
+# open: newer SDKs add more, so nothing else may treat this list as the only valid set.)
 CATALOG_TYPES = [
     "airtable", "box", "clickup", "discord", "dropbox", "github", "gmail", "google_analytics",
     "googlebigquery", "googlecalendar", "google_classroom", "googledocs", "googledrive",

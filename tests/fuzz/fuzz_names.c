@@ -6,7 +6,7 @@
  *
  * The input is "api_url\napp_id\ntype"; a part that is missing is "". The
  * name checks see both the whole input and the type. Each result is checked
- * against the rule it promises (names.h, PROTOCOL.md), and an api_url that
+ * against the rule names.h states for it, and an api_url that
  * config_url_allowed() lets through over plain http is parsed by libcurl's
  * own URL parser, the one that decides where the service token goes: the
  * host it finds must be a loopback address.

@@ -150,7 +150,7 @@ class RotationTest(TestCase):
 
 
 class OutageTest(TestCase):
-    """Stale on error, the end of serving, and backoff (SPEC.md "Fetching, caching")."""
+    """Stale on error, the end of serving, and backoff (README "Caching and refreshing")."""
 
     def read_or_errno(self, path):
         try:

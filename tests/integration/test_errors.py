@@ -1,4 +1,4 @@
-"""What a reader sees when upstream fails (SPEC.md "Errors a reader sees"), names that are
+"""What a reader sees when upstream fails (README "Errors a reader sees"), names that are
 refused without a request, and the read-only tree."""
 
 import errno

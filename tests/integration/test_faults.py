@@ -1,6 +1,6 @@
-"""Every fault class of the API, through the mount: each gives the errno SPEC.md names, one
-log line naming the connector, a last_error in status.json, and a daemon that keeps serving
-the other connectors."""
+"""Every fault class of the API, through the mount: each gives the errno of the README table
+"Errors a reader sees", one log line naming the connector, a last_error in status.json, and a
+daemon that keeps serving the other connectors."""
 
 import errno
 import json

@@ -1,6 +1,6 @@
 /*
- * test_cache.c: the refresh rules of SPEC.md "Fetching, caching,
- * refreshing", driven through struct cache_hooks: a fake clock that moves
+ * test_cache.c: the refresh rules of README "Caching and refreshing"
+ * (cache.h), driven through struct cache_hooks: a fake clock that moves
  * only when a test says so, and a fake fetch that answers what the test
  * scripted and counts calls. Nothing sleeps; the single-flight tests use
  * real threads and wait on conditions, bounded by a few seconds.

@@ -1,6 +1,6 @@
 /*
  * test_decode.c: the API's bodies into C values (decode.h). Tolerant of what
- * PROTOCOL.md allows (null or absent connection_config, unknown fields),
+ * the API may send (null or absent connection_config, unknown fields),
  * MALFORMED with a reason for anything else, and never a crash: every
  * prefix and many mutations of a good body are fed through under ASan.
  */
@@ -428,7 +428,8 @@ END_TEST
 
 /*
  * json-c saturates integers outside int64/uint64, so such a number could not
- * be shown "as its JSON text" (SPEC.md): the body is refused rather than a
+ * be shown "as its JSON text" (a number in connectionConfig/ is served as its
+ * JSON text, README "The tree"): the body is refused rather than a
  * different number served.
  */
 START_TEST(test_decode_refuses_integer_beyond_64_bits)

@@ -1,5 +1,5 @@
 /*
- * test_err.c: the one table from enum cfs_err to errno (SPEC.md "Errors a
+ * test_err.c: the one table from enum cfs_err to errno (README "Errors a
  * reader sees") and the one mapping from HTTP status to enum cfs_err.
  */
 #include <errno.h>
