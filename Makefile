@@ -28,6 +28,12 @@ SANFLAGS  :=
 BUILD     := build/default
 endif
 
+# The libraries are found through pkg-config when the Makefile is read. Building never
+# installs anything: a rule that is about to run checks what it needs with
+# $(call require,MODULES) and, when something is missing, stops with one line naming the
+# Debian package (as meson's dependency() does). `make deps` installs what is missing;
+# `make demo`, `make check`, `make bench` and `make soak` run it first and then build in a
+# second make, which reads these flags afresh.
 CURL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS    := $(shell $(PKG_CONFIG) --libs libcurl libcrypto 2>/dev/null)
 JSON_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
@@ -36,6 +42,32 @@ FUSE_CFLAGS  := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
 FUSE_LIBS    := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+# The Debian package that provides each pkg-config module.
+DEB_fuse3     := libfuse3-dev
+DEB_libcurl   := libcurl4-openssl-dev
+DEB_libcrypto := libssl-dev
+DEB_json-c    := libjson-c-dev
+DEB_check     := check
+
+HAVE_CC         := $(shell command -v $(firstword $(CC)) 2>/dev/null)
+HAVE_PKG_CONFIG := $(shell command -v $(PKG_CONFIG) 2>/dev/null)
+MISSING_MODULES := $(if $(HAVE_PKG_CONFIG),$(foreach m,fuse3 libcurl libcrypto json-c check,\
+                   $(if $(shell $(PKG_CONFIG) --exists $(m) && echo y),,$(m))))
+
+# $(call cfs_missing,PACKAGES,WHAT,HOW): stop make with one line.
+comma := ,
+cfs_missing = $(error connectorfs: missing $(strip $(1)) ($(strip $(2)) not found); run '$(3)')
+
+# $(call require,MODULES): nothing when the compiler, pkg-config and the pkg-config
+# MODULES are there, else one line naming the missing Debian packages. It sits in the
+# recipes, so only a rule that is about to run checks, and only for what it uses.
+req_mods = $(filter $(1),$(MISSING_MODULES))
+req_debs = $(if $(HAVE_CC),,build-essential) $(if $(HAVE_PKG_CONFIG),,pkg-config) \
+           $(foreach m,$(req_mods),$(DEB_$(m)))
+req_what = $(if $(HAVE_CC),,$(firstword $(CC))$(if $(HAVE_PKG_CONFIG),$(if $(req_mods),$(comma)),$(comma))) \
+           $(if $(HAVE_PKG_CONFIG),$(if $(req_mods),pkg-config $(req_mods)),$(PKG_CONFIG))
+require  = $(if $(strip $(req_debs)),$(call cfs_missing,$(req_debs),$(req_what),make deps))
 
 # V=1 shows every command.
 Q := $(if $(filter 1,$(V)),,@)
@@ -79,33 +111,35 @@ help:
 	@echo "make soak         rotation soak (SOAK_SECONDS=60): every read checked"
 	@echo "make fuzz         libFuzzer on the decoder and name/URL checks (FUZZ_SECONDS=60 each)"
 	@echo "make install      binary, man page, systemd unit (PREFIX, DESTDIR); make uninstall"
+	@echo "make deps         install the missing Debian packages (scripts/install-deps.sh)"
 	@echo "make clean        remove build output"
 
+# Installs packages only when one is missing (no network otherwise).
 deps:
 	@sh scripts/install-deps.sh
 
 # lib/ is compiled without the FUSE flags: a FUSE include there cannot build.
-$(BUILD)/lib/%.o: lib/%.c lib/*.h | deps-quiet
-	@mkdir -p $(dir $@)
+$(BUILD)/lib/%.o: lib/%.c lib/*.h
+	$(call require,libcurl libcrypto json-c)@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CURL_CFLAGS) $(JSON_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/fs/%.o: fs/%.c fs/*.h lib/*.h | deps-quiet
-	@mkdir -p $(dir $@)
+$(BUILD)/fs/%.o: fs/%.c fs/*.h lib/*.h
+	$(call require,fuse3)@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h | deps-quiet
-	@mkdir -p $(dir $@)
+$(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h
+	$(call require,check json-c)@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(CHECK_CFLAGS) $(JSON_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
 $(BUILD_BIN): $(FS_OBJ) $(LIBA)
-	@$(if $(Q),echo "  LD      $@")
+	$(call require,fuse3 libcurl libcrypto json-c)@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIBA) $(FUSE_LIBS) \
 	    $(CURL_LIBS) $(JSON_LIBS)
 
@@ -113,15 +147,12 @@ $(BIN): $(BUILD_BIN)
 	$(Q)cp $< $@
 
 $(UNIT_BIN): $(UNIT_OBJ) $(LIBA)
-	@$(if $(Q),echo "  LD      $@")
+	$(call require,check libcurl libcrypto json-c)@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(CHECK_LIBS) \
 	    $(CURL_LIBS) $(JSON_LIBS)
 
-# Installs packages only when one is missing (no network otherwise).
-.PHONY: deps-quiet
-deps-quiet:
-	@sh scripts/install-deps.sh
-
+# check, demo, soak and bench install what is missing (deps), then build in a second
+# make, whose pkg-config flags are read after the installation.
 # The unit run's output is kept so that the closing line counts both suites;
 # a failing unit run still lets the integration tests run, and fails the check.
 check: deps
@@ -142,16 +173,19 @@ check-tsan:
 check-integration: $(BUILD_BIN)
 	CFS_SANITIZE=$(SANITIZE) python3 tests/integration/run.py --binary $(BUILD_BIN)
 
-demo: deps $(BIN)
+demo: deps
+	@$(MAKE) --no-print-directory $(BIN)
 	@sh scripts/demo.sh start
 
 demo-stop:
 	@sh scripts/demo.sh stop
 
-soak: deps $(BIN)
+soak: deps
+	@$(MAKE) --no-print-directory $(BIN)
 	python3 scripts/soak.py --seconds $(or $(SOAK_SECONDS),60)
 
-bench: deps $(BIN)
+bench: deps
+	@$(MAKE) --no-print-directory $(BIN)
 	@python3 scripts/bench.py
 
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
