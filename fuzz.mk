@@ -18,10 +18,24 @@ FUZZ_SECRET  ?= asan
 
 FUZZ_DIR      := build/fuzz
 FUZZ_PKG      := $(or $(PKG_CONFIG),pkg-config)
-# Expanded when used, that is after fuzz-deps has installed what was missing.
+# Expanded when used: only the fuzz rules pay for these look-ups.
 # libcrypto: http.c hands OpenSSL the secret heap.
 FUZZ_DEPFLAGS = $(shell $(FUZZ_PKG) --cflags libcurl json-c libcrypto 2>/dev/null)
 FUZZ_DEPLIBS  = $(shell $(FUZZ_PKG) --libs libcurl json-c libcrypto 2>/dev/null)
+
+# Like the Makefile's $(call require,...): a fuzz rule about to run stops with one line
+# naming what is missing (clang, its libFuzzer runtime, a library); `make fuzz` and
+# `make fuzz-deps` install it. Each look-up is made once per make, when first needed.
+FUZZ_HAVE_CC  = $(eval FUZZ_HAVE_CC := $(shell command -v $(firstword $(FUZZ_CC)) 2>/dev/null))$(FUZZ_HAVE_CC)
+FUZZ_HAVE_RT  = $(eval FUZZ_HAVE_RT := $(wildcard $(shell $(FUZZ_CC) --print-runtime-dir \
+                2>/dev/null)/libclang_rt.fuzzer-*.a))$(FUZZ_HAVE_RT)
+FUZZ_MISSING_MODULES = $(eval FUZZ_MISSING_MODULES := $(foreach m,libcurl json-c libcrypto,\
+                $(if $(shell $(FUZZ_PKG) --exists $(m) 2>/dev/null && echo y),,$(m))))$(FUZZ_MISSING_MODULES)
+fuzz_require = $(strip \
+  $(if $(FUZZ_HAVE_CC),,$(call cfs_missing,clang,$(firstword $(FUZZ_CC)),make fuzz-deps)) \
+  $(if $(FUZZ_HAVE_RT),,$(call cfs_missing,libclang-rt-14-dev,libFuzzer runtime of $(FUZZ_CC),make fuzz-deps)) \
+  $(if $(FUZZ_MISSING_MODULES),$(call cfs_missing,$(foreach m,$(FUZZ_MISSING_MODULES),$(DEB_$(m))),\
+      pkg-config $(FUZZ_MISSING_MODULES),make deps)))
 
 # Recovering from UB would only print; libFuzzer must see it as a crash.
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -40,15 +54,16 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
 .PHONY: fuzz fuzz-build fuzz-deps
 
-# Installs packages only when one is missing (no network otherwise).
+# Installs packages only when one is missing (no network otherwise). Only fuzz-deps and
+# fuzz install; a fuzz compile rule never does.
 fuzz-deps:
 	@sh scripts/install-deps.sh
 	@sh scripts/install-fuzz-deps.sh
 
 fuzz-build: $(FUZZ_BINS)
 
-$(FUZZ_DIR)/$(FUZZ_SECRET)/%.o: %.c lib/*.h | fuzz-deps
-	@mkdir -p $(dir $@)
+$(FUZZ_DIR)/$(FUZZ_SECRET)/%.o: %.c lib/*.h
+	$(fuzz_require)@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	@$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
 	    -c -o $@ $<
@@ -58,8 +73,8 @@ $(FUZZ_LIBA): $(FUZZ_LIB_OBJ)
 	@$(or $(AR),ar) rcs $@ $^
 
 # Always relinked (it takes a second), so that switching FUZZ_SECRET takes effect.
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBA) lib/*.h FORCE_FUZZ_LINK | fuzz-deps
-	@mkdir -p $(dir $@)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBA) lib/*.h FORCE_FUZZ_LINK
+	$(fuzz_require)@mkdir -p $(dir $@)
 	@echo "  FUZZLD  $@ (secret heap: $(FUZZ_SECRET))"
 	@$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) \
 	    -o $@ $< $(FUZZ_LIBA) $(FUZZ_DEPLIBS)
@@ -71,7 +86,9 @@ FORCE_FUZZ_LINK:
 # tests/fuzz/corpus/<target>/ plus what earlier runs found), with the
 # dictionary tests/fuzz/<target>.dict when there is one. All targets run;
 # the ones that failed are named at the end, with the input that did it.
-fuzz: fuzz-build
+# The build runs in a second make, after fuzz-deps, so that it finds what was installed.
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-build
 	@failed=""; \
 	for t in $(FUZZ_TARGETS); do \
 		corpus=$(FUZZ_DIR)/corpus-$$t; art=$(FUZZ_DIR)/artifacts-$$t/; \
