@@ -88,8 +88,8 @@ BIN      := fs/connectorfs
 BUILD_BIN := $(BUILD)/connectorfs
 UNIT_BIN := $(BUILD)/unit-tests
 
-.PHONY: all deps check check-unit check-tsan check-integration demo demo-stop bench soak install \
-        uninstall clean help
+.PHONY: all deps check check-unit check-tsan check-integration check-fresh demo demo-stop bench \
+        soak install uninstall clean help
 
 # A sanitized build never replaces fs/connectorfs: it stays under build/san or build/tsan.
 ifneq ($(SANITIZE),)
@@ -105,6 +105,8 @@ help:
 	@echo "make check-unit   Check unit tests of lib/ only"
 	@echo "make check-tsan   the unit tests under ThreadSanitizer"
 	@echo "make check-integration  mount the real binary against the emulator"
+	@echo "make check-fresh  the README's make demo and make check, each on a fresh Debian 12 root"
+	@echo "                  (debootstrap, cached in /tmp; needs root; CHECK_FRESH=demo|check)"
 	@echo "make demo         build, start the emulator, mount ./mnt, show a tour"
 	@echo "make demo-stop    unmount ./mnt and stop the demo's emulator"
 	@echo "make bench        speed and memory, side by side with tmpfs and curl|jq"
@@ -172,6 +174,10 @@ check-tsan:
 
 check-integration: $(BUILD_BIN)
 	CFS_SANITIZE=$(SANITIZE) python3 tests/integration/run.py --binary $(BUILD_BIN)
+
+# The README's first commands on fresh Debian 12 roots, from this repository's HEAD.
+check-fresh:
+	@sh scripts/check-fresh.sh $(CHECK_FRESH)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
