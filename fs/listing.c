@@ -109,7 +109,9 @@ listing_new(struct base44_client *api, const char *api_key, unsigned min_age_s)
 	if (l == NULL)
 		return NULL;
 	l->api_key = secret_strdup(api_key);
-	if (l->api_key == NULL) {
+	/* Every error of the client, token fetches too, is redacted of the key. */
+	if (l->api_key == NULL || base44_set_api_key(api, api_key) != CFS_OK) {
+		secret_free(l->api_key);
 		free(l);
 		return NULL;
 	}

@@ -22,6 +22,7 @@ struct base44_client {
 	char *app_id;
 	pthread_mutex_t token_lock;
 	char *service_token;	/* secret memory */
+	char *api_key;		/* secret memory; kept only to redact it */
 };
 
 int
@@ -119,6 +120,7 @@ base44_client_free(struct base44_client **cp)
 	free(c->api_url);
 	free(c->app_id);
 	secret_free(c->service_token);
+	secret_free(c->api_key);
 	pthread_mutex_destroy(&c->token_lock);
 	free(c);
 }
@@ -141,6 +143,22 @@ base44_set_service_token(struct base44_client *c, const char *token)
 	return CFS_OK;
 }
 
+enum cfs_err
+base44_set_api_key(struct base44_client *c, const char *key)
+{
+	char *copy = NULL, *old;
+
+	if (key != NULL && key[0] != '\0' &&
+	    (copy = secret_strndup(key, strlen(key))) == NULL)
+		return CFS_ERR_NO_MEMORY;
+	pthread_mutex_lock(&c->token_lock);
+	old = c->api_key;
+	c->api_key = copy;
+	pthread_mutex_unlock(&c->token_lock);
+	secret_free(old);
+	return CFS_OK;
+}
+
 void
 base44_client_abort(struct base44_client *c)
 {
@@ -153,18 +171,16 @@ base44_client_connects(struct base44_client *c)
 	return http_client_connects(c->http);
 }
 
-/* Replace every occurrence of the service token in msg with "[redacted]". */
+/* Replace every occurrence of secret in msg with "[redacted]". */
 static void
-base44_redact(struct base44_client *c, char *msg, size_t msgsz)
+base44_redact_one(const char *secret, char *msg, size_t msgsz)
 {
 	static const char mark[] = "[redacted]";
 	const size_t marklen = sizeof(mark) - 1;
-	size_t n, len = strlen(msg);
+	size_t n = strlen(secret), len = strlen(msg);
 	char *at, *from = msg;
 
-	pthread_mutex_lock(&c->token_lock);
-	n = c->service_token != NULL ? strlen(c->service_token) : 0;
-	while (n > 0 && (at = strstr(from, c->service_token)) != NULL) {
+	while (n > 0 && (at = strstr(from, secret)) != NULL) {
 		size_t pre = (size_t)(at - msg), tail = len - pre - n;
 
 		if (pre + marklen >= msgsz) {
@@ -179,6 +195,34 @@ base44_redact(struct base44_client *c, char *msg, size_t msgsz)
 		len = pre + marklen + tail;
 		from = at + marklen;	/* never search inside the mark */
 	}
+}
+
+/*
+ * Redact from msg every secret the client knows (the service token, the
+ * management key) and extra (the credential of this request, or NULL),
+ * longest first so that a secret inside another cannot leave a part behind.
+ */
+static void
+base44_redact(struct base44_client *c, const char *extra, char *msg, size_t msgsz)
+{
+	const char *s[3], *t;
+	size_t n = 0, i, j;
+
+	pthread_mutex_lock(&c->token_lock);
+	if (c->service_token != NULL)
+		s[n++] = c->service_token;
+	if (c->api_key != NULL)
+		s[n++] = c->api_key;
+	if (extra != NULL)
+		s[n++] = extra;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strlen(s[j]) > strlen(s[j - 1]); j--) {
+			t = s[j];
+			s[j] = s[j - 1];
+			s[j - 1] = t;
+		}
+	for (i = 0; i < n; i++)
+		base44_redact_one(s[i], msg, msgsz);
 	pthread_mutex_unlock(&c->token_lock);
 }
 
@@ -197,20 +241,20 @@ base44_copy_cut(char *dst, size_t dstsz, const char *src)
 }
 
 /*
- * The server's message and code, with any echo of the service token
- * redacted. Decoded at full length first, so that a token cut off by the
- * caller's smaller buffer cannot leave its prefix behind.
+ * The server's message and code, with any echo of a secret redacted.
+ * Decoded at full length first, so that a token cut off by the caller's
+ * smaller buffer cannot leave its prefix behind.
  */
 static void
-base44_error_message(struct base44_client *c, const struct http_response *resp,
-    char *msg, size_t msgsz, char *code, size_t codesz)
+base44_error_message(struct base44_client *c, const char *extra,
+    const struct http_response *resp, char *msg, size_t msgsz, char *code, size_t codesz)
 {
 	char full[1024], fullcode[256];
 
 	decode_error_body(resp->body.data, resp->body.len, full, sizeof(full), fullcode,
 	    sizeof(fullcode));
-	base44_redact(c, full, sizeof(full));
-	base44_redact(c, fullcode, sizeof(fullcode));
+	base44_redact(c, extra, full, sizeof(full));
+	base44_redact(c, extra, fullcode, sizeof(fullcode));
 	base44_copy_cut(msg, msgsz, full);
 	base44_copy_cut(code, codesz, fullcode);
 }
@@ -244,11 +288,13 @@ base44_result_clear(struct base44_result *res)
 /*
  * One GET with the SDK's headers and the given Authorization/api_key line.
  * CFS_OK leaves a 2xx body in resp; otherwise res says what happened (the
- * server's message decoded and redacted as the SDK would show it).
+ * server's message decoded as the SDK would show it). Everything res takes
+ * from the response, X-Base44-Connector-Error included, is redacted of the
+ * client's secrets and of cred (this request's credential, or NULL).
  */
 static enum cfs_err
 base44_request(struct base44_client *c, const char *url, const char *auth,
-    struct http_response *resp, struct base44_result *res)
+    const char *cred, struct http_response *resp, struct base44_result *res)
 {
 	char appid_hdr[BASE44_URL_MAX];
 	const char *headers[4];
@@ -263,14 +309,17 @@ base44_request(struct base44_client *c, const char *url, const char *auth,
 	err = http_get(c->http, url, headers, resp);
 	res->status = resp->status;
 	res->retry_after = resp->retry_after;
-	snprintf(res->code, sizeof(res->code), "%s", resp->connector_error);
+	/* Redacted at its full length first, like the body's message. */
+	base44_redact(c, cred, resp->connector_error, sizeof(resp->connector_error));
+	base44_copy_cut(res->code, sizeof(res->code), resp->connector_error);
 	if (err != CFS_OK) {
-		snprintf(res->message, sizeof(res->message), "%s", resp->error_detail);
+		base44_redact(c, cred, resp->error_detail, sizeof(resp->error_detail));
+		base44_copy_cut(res->message, sizeof(res->message), resp->error_detail);
 		return err;
 	}
 	err = err_from_http_status(resp->status);
 	if (err != CFS_OK) {
-		base44_error_message(c, resp, res->message, sizeof(res->message), code,
+		base44_error_message(c, cred, resp, res->message, sizeof(res->message), code,
 		    sizeof(code));
 		/* The SDK prefers the body's code over the header's. */
 		if (code[0] != '\0')
@@ -301,7 +350,7 @@ base44_list(struct base44_client *c, const char *api_key, enum base44_list_kind 
 	/* An app API key (b44k_...) goes in its own api_key header, a PAT as a Bearer. */
 	snprintf(auth, klen + 32, "%s%s", strncmp(api_key, "b44k_", 5) == 0 ? "api_key: " :
 	    "Authorization: Bearer ", api_key);
-	err = base44_request(c, url, auth, &resp, res);
+	err = base44_request(c, url, auth, api_key, &resp, res);
 	secret_free(auth);
 	if (err == CFS_OK) {
 		err = decode_integrations(resp.body.data, resp.body.len, rows, n);
@@ -333,7 +382,7 @@ base44_fetch(struct base44_client *c, const char *type, struct connection **out,
 	auth = base44_auth_header(c);
 	if (auth == NULL)
 		return res->err = CFS_ERR_NO_MEMORY;
-	err = base44_request(c, url, auth, &resp, res);
+	err = base44_request(c, url, auth, NULL, &resp, res);
 	secret_free(auth);
 	if (err == CFS_OK) {
 		err = decode_connection(resp.body.data, resp.body.len, type, out, why,

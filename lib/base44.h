@@ -41,6 +41,13 @@ void base44_client_free(struct base44_client **client);
 enum cfs_err base44_set_service_token(struct base44_client *client, const char *token);
 
 /*
+ * The management credential, kept (in secret memory) only so that every
+ * error of every request is redacted of it too, as of the service token.
+ * NULL or "" forgets it. base44_list() always redacts the key it is given.
+ */
+enum cfs_err base44_set_api_key(struct base44_client *client, const char *key);
+
+/*
  * Fetch one connection. On CFS_OK *out holds a new reference; otherwise
  * res says what happened. res is always filled.
  */

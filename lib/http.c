@@ -439,6 +439,12 @@ http_response_reset(struct http_response *resp)
 	resp->error_detail[0] = '\0';
 }
 
+int
+http_url_may_use_proxy(const char *url)
+{
+	return url != NULL && strncasecmp(url, "https://", 8) == 0;
+}
+
 static void
 http_wipe_headers(struct curl_slist *list)
 {
@@ -479,6 +485,13 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->opts.timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->opts.timeout_ms);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/*
+	 * libcurl follows http_proxy, HTTP_PROXY, ALL_PROXY and all_proxy from
+	 * the environment; "" turns every proxy off. Plain http is allowed only
+	 * to loopback, and a proxy would see the Bearer header in clear.
+	 */
+	if (!http_url_may_use_proxy(url))
+		curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);

@@ -24,7 +24,7 @@ struct http_response {
 	long status;		/* 0 when no response arrived */
 	struct buf body;	/* secret memory */
 	long retry_after;	/* seconds from Retry-After, -1 when absent */
-	char connector_error[96];	/* X-Base44-Connector-Error, or "" */
+	char connector_error[1024];	/* X-Base44-Connector-Error, or "" */
 	char error_detail[160];	/* curl's message for transport failures */
 };
 
@@ -55,5 +55,12 @@ void http_client_abort(struct http_client *client);
 
 /* Number of new TCP connections made so far (for the keep-alive test). */
 long http_client_connects(struct http_client *client);
+
+/*
+ * 1 when a request to url may go through a proxy named in the environment
+ * (https:// only), 0 when it must go direct: a plain http:// request carries
+ * the service token in clear, so it never reaches a proxy.
+ */
+int http_url_may_use_proxy(const char *url);
 
 #endif

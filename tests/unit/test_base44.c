@@ -6,14 +6,17 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "base44.h"
 #include "config.h"
+#include "http.h"
 #include "unit.h"
 
 /* encodeURIComponent */
@@ -480,6 +483,207 @@ START_TEST(test_set_service_token_replaces_bearer_for_next_request)
 }
 END_TEST
 
+/* Redaction: no secret the client knows comes back in res, whatever the server echoes. */
+
+/* 1 when s holds secret, or its first 6 bytes (a cut-off echo). */
+static int
+holds_part_of(const char *s, const char *secret)
+{
+	char head[7] = { 0 };
+
+	memcpy(head, secret, strnlen(secret, sizeof(head) - 1));
+	return strstr(s, secret) != NULL || strstr(s, head) != NULL;
+}
+
+START_TEST(test_fetch_redacts_the_service_token_in_the_connector_error_header)
+{
+	struct fake_server s;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	char hdr[512];
+
+	snprintf(hdr, sizeof(hdr), "X-Base44-Connector-Error: bad_token:svc-SECRET-1\r\n");
+	ck_assert_int_eq(fetch_once(http_reply(0, "403 Forbidden", hdr, "{}"), "slack", &s,
+	    &conn, &res), CFS_ERR_DENIED);
+	ck_assert_msg(!holds_part_of(res.code, "svc-SECRET-1"), "code: %s", res.code);
+	ck_assert_str_eq(res.code, "bad_token:[redacted]");
+
+	/* An echo that crosses the end of res.code is redacted before the cut. */
+	snprintf(hdr, sizeof(hdr), "X-Base44-Connector-Error: %.86s svc-SECRET-1 tail\r\n",
+	    "..........................................................................."
+	    "...............");
+	ck_assert_int_eq(fetch_once(http_reply(0, "401 Unauthorized", hdr, ""), "slack", &s,
+	    &conn, &res), CFS_ERR_DENIED);
+	ck_assert_msg(!holds_part_of(res.code, "svc-SECRET-1"), "code: %s", res.code);
+}
+END_TEST
+
+/* base44_list() against a server that answers with response, with key as credential. */
+static enum cfs_err
+list_once(const char *response, const char *key, struct base44_result *res)
+{
+	struct fake_server s;
+	struct base44_client *c;
+	struct integration *rows = NULL;
+	size_t n = 0;
+	enum cfs_err err;
+
+	memset(&s, 0, sizeof(s));
+	s.n = 1;
+	s.responses[0] = response;
+	server_start(&s);
+	c = client_for(s.port, 5);
+	err = base44_list(c, key, BASE44_LIST_CONNECTED, &rows, &n, res);
+	base44_client_free(&c);
+	server_stop(&s);
+	ck_assert_ptr_null(rows);
+	return err;
+}
+
+START_TEST(test_list_errors_redact_the_api_key_and_the_service_token)
+{
+	static const char *const keys[] = { "mgmt-KEY-9", "b44k_KEY-9" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct base44_result res;
+		char hdr[256], body[256];
+
+		snprintf(hdr, sizeof(hdr), "X-Base44-Connector-Error: key=%s svc=svc-SECRET-1\r\n",
+		    keys[i]);
+		snprintf(body, sizeof(body), "{\"detail\":\"bad key %s (not svc-SECRET-1)\"}",
+		    keys[i]);
+		ck_assert_int_eq(list_once(http_reply(0, "401 Unauthorized", hdr, body), keys[i],
+		    &res), CFS_ERR_DENIED);
+		ck_assert_msg(!holds_part_of(res.message, keys[i]), "message: %s", res.message);
+		ck_assert_msg(!holds_part_of(res.message, "svc-SECRET-1"), "message: %s",
+		    res.message);
+		ck_assert_str_eq(res.message, "bad key [redacted] (not [redacted])");
+		ck_assert_msg(!holds_part_of(res.code, keys[i]), "code: %s", res.code);
+		ck_assert_msg(!holds_part_of(res.code, "svc-SECRET-1"), "code: %s", res.code);
+		ck_assert_str_eq(res.code, "key=[redacted] svc=[redacted]");
+
+		/* A 5xx and a body code are redacted the same. */
+		snprintf(body, sizeof(body), "{\"error\":{\"message\":\"%s\",\"code\":\"%s\"}}",
+		    keys[i], keys[i]);
+		ck_assert_int_eq(list_once(http_reply(0, "500 Internal Server Error", "", body),
+		    keys[i], &res), CFS_ERR_SERVER);
+		ck_assert_str_eq(res.message, "[redacted]");
+		ck_assert_str_eq(res.code, "[redacted]");
+	}
+}
+END_TEST
+
+START_TEST(test_fetch_errors_redact_the_registered_api_key_longest_secret_first)
+{
+	struct fake_server s;
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	/* The key holds the service token: redacting that first would leave "x" parts. */
+	static const char key[] = "xx-svc-SECRET-1-xx";
+
+	memset(&s, 0, sizeof(s));
+	s.n = 2;
+	s.responses[0] = http_reply(0, "403 Forbidden",
+	    "X-Base44-Connector-Error: xx-svc-SECRET-1-xx\r\n",
+	    "{\"detail\":\"k=xx-svc-SECRET-1-xx\"}");
+	s.responses[1] = http_reply(1, "403 Forbidden", "",
+	    "{\"detail\":\"k=xx-svc-SECRET-1-xx\"}");
+	server_start(&s);
+	c = client_for(s.port, 5);
+	ck_assert_int_eq(base44_set_api_key(c, key), CFS_OK);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_DENIED);
+	ck_assert_str_eq(res.message, "k=[redacted]");
+	ck_assert_str_eq(res.code, "[redacted]");
+	/* Forgotten: then only the service token is redacted. */
+	ck_assert_int_eq(base44_set_api_key(c, NULL), CFS_OK);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_DENIED);
+	ck_assert_str_eq(res.message, "k=xx-[redacted]-xx");
+	base44_client_free(&c);
+	server_stop(&s);
+}
+END_TEST
+
+/* Proxies: plain http never goes through one, whatever the environment says. */
+
+static const char *const proxy_vars[] = { "http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy" };
+
+START_TEST(test_url_may_use_proxy_only_for_https)
+{
+	ck_assert_int_eq(http_url_may_use_proxy("https://base44.app"), 1);
+	ck_assert_int_eq(http_url_may_use_proxy("HTTPS://base44.app/x"), 1);
+	ck_assert_int_eq(http_url_may_use_proxy("http://127.0.0.1:8044"), 0);
+	ck_assert_int_eq(http_url_may_use_proxy("HTTP://localhost"), 0);
+	ck_assert_int_eq(http_url_may_use_proxy("127.0.0.1:8044/api"), 0);
+	ck_assert_int_eq(http_url_may_use_proxy("https:/base44.app"), 0);
+	ck_assert_int_eq(http_url_may_use_proxy(""), 0);
+	ck_assert_int_eq(http_url_may_use_proxy(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_fetch_over_http_ignores_proxy_environment)
+{
+	const char *resp = http_reply(0, "200 OK", "",
+	    "{\"access_token\":\"t\",\"integration_type\":\"slack\"}");
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	struct fake_server s;
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	struct pollfd pfd;
+	char proxy[64];
+	enum cfs_err err;
+	size_t i;
+	int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* The "proxy": a listener nobody accepts on; a connection waits in its queue. */
+	ck_assert_int_ge(proxy_fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(proxy_fd, 8), 0);
+	ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+		ck_assert_int_eq(setenv(proxy_vars[i], proxy, 1), 0);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+
+	memset(&s, 0, sizeof(s));
+	s.n = 1;
+	s.responses[0] = resp;
+	server_start(&s);
+	c = client_for(s.port, 2);
+	err = base44_fetch(c, "slack", &conn, &res);
+	base44_client_free(&c);
+	if (err != CFS_OK) {
+		/* The request may have gone elsewhere: release the server thread. */
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in to = sa;
+
+		to.sin_port = htons((uint16_t)s.port);
+		(void)connect(fd, (struct sockaddr *)&to, sizeof(to));
+		close(fd);
+	}
+	server_stop(&s);
+	pfd.fd = proxy_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the proxy listener got a connection");
+	close(proxy_fd);
+	for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+		unsetenv(proxy_vars[i]);
+	ck_assert_msg(err == CFS_OK, "fetch: %s (%s)", err_name(err), res.message);
+	ck_assert_int_eq(s.served, 1);
+	ck_assert_ptr_nonnull(conn);
+	ck_assert_str_eq(conn->token, "t");
+	connection_unref(&conn);
+}
+END_TEST
+
 START_TEST(test_client_free_accepts_null)
 {
 	struct base44_client *c = NULL;
@@ -512,6 +716,11 @@ base44_suite(void)
 	tcase_add_test(fetch, test_fetch_that_hangs_times_out);
 	tcase_add_test(fetch, test_set_service_token_replaces_bearer_for_next_request);
 	tcase_add_test(fetch, test_client_free_accepts_null);
+	tcase_add_test(fetch, test_fetch_redacts_the_service_token_in_the_connector_error_header);
+	tcase_add_test(fetch, test_list_errors_redact_the_api_key_and_the_service_token);
+	tcase_add_test(fetch, test_fetch_errors_redact_the_registered_api_key_longest_secret_first);
+	tcase_add_test(fetch, test_url_may_use_proxy_only_for_https);
+	tcase_add_test(fetch, test_fetch_over_http_ignores_proxy_environment);
 	suite_add_tcase(s, fetch);
 	return s;
 }
