@@ -169,6 +169,8 @@ fi
 prepare_root() {
 	r=$1
 	tar -C "$r" --numeric-owner -xpf "$cache" || return 1
+	# / as on a real machine (mktemp made it 0700): users such as _apt must get through.
+	chmod 0755 "$r"
 	mount --bind "$r" "$r" && mount --make-private "$r" || return 1
 	for d in dev dev/pts proc sys; do
 		mount --bind "/$d" "$r/$d" || return 1
