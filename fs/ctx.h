@@ -15,6 +15,7 @@
 struct notifier;
 struct audit;
 struct listing;
+struct control;
 
 struct cfs_ctx {
 	const struct config *cfg;
@@ -24,6 +25,7 @@ struct cfs_ctx {
 	struct notifier *notifier;
 	struct audit *audit;		/* audit=PATH, or NULL */
 	struct listing *listing;	/* with a management credential, or NULL */
+	struct control *control;	/* .connectorfs/ */
 	struct fuse_session *se;
 	long long mount_wall_ms;	/* st_mtime of folders */
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "base44.h"
 #include "cache.h"
+#include "control.h"
 #include "ctx.h"
 #include "http.h"
 #include "listing.h"
@@ -29,6 +30,12 @@
 #include "secret.h"
 
 #define MAIN_REFRESH_THREADS 2
+/*
+ * FUSE worker threads at most. Each request waiting on the API holds one;
+ * unknown names may hold at most CACHE_UNKNOWN_IN_FLIGHT of them, so at
+ * least as many again stay free for connectors that exist.
+ */
+#define MAIN_MAX_THREADS 96
 
 static long long
 main_wall_ms(void)
@@ -196,8 +203,11 @@ main(int argc, char *argv[])
 	 * auto_unmount: fusermount3 stays behind as a watchdog, so a daemon
 	 * killed with -9 leaves no "Transport endpoint is not connected" mount
 	 * (and no sandbox keeps reading a dead daemon's cached token).
+	 * ro: the kernel itself refuses every write, writable shared mapping,
+	 * truncate and the rest, for root too and through any bind mount, so
+	 * no reader can change the page another reader is served.
 	 */
-	if (fuse_opt_add_arg(&opts.fuse_args, "-odefault_permissions,auto_unmount,"
+	if (fuse_opt_add_arg(&opts.fuse_args, "-odefault_permissions,auto_unmount,ro,"
 	    "fsname=connectorfs,subtype=connectorfs") != 0)
 		goto out_opts;
 
@@ -274,6 +284,7 @@ main(int argc, char *argv[])
 		.negative_ttl_s = opts.cfg.negative_ttl,
 		.timeout_s = opts.cfg.timeout,
 		.refresh_threads = MAIN_REFRESH_THREADS,
+		.fetch_detached = 1,
 	};
 	hooks = (struct cache_hooks){
 		.fetch = main_fetch,
@@ -284,6 +295,16 @@ main(int argc, char *argv[])
 		log_warnx("cannot create the cache");
 		goto out_notifier;
 	}
+	{
+		size_t i;
+
+		/* Expected connectors are never held to the unknown-name budget. */
+		for (i = 0; i < opts.cfg.nconnectors; i++)
+			(void)cache_declare(ctx.cache, opts.cfg.connectors[i]);
+	}
+	ctx.control = control_new(&ctx);
+	if (ctx.control == NULL)
+		goto out_cache;
 	sigs.ctx = &ctx;
 	sigs.cfg = &opts.cfg;
 	sigs.loop_thread = pthread_self();
@@ -305,6 +326,7 @@ main(int argc, char *argv[])
 			ret = -ENOMEM;
 		} else {
 			fuse_loop_cfg_set_idle_threads(loop_cfg, 10);
+			fuse_loop_cfg_set_max_threads(loop_cfg, MAIN_MAX_THREADS);
 			ret = fuse_session_loop_mt(ctx.se, loop_cfg);
 			fuse_loop_cfg_destroy(loop_cfg);
 		}
@@ -318,12 +340,25 @@ main(int argc, char *argv[])
 	}
 	log_info("unmounting %s", opts.mountpoint);
 	(void)sdnotify_send("STOPPING=1");
+	/* Nobody is served any more: end requests in flight rather than wait them out. */
+	base44_client_abort(ctx.api);
+	cache_abort(ctx.cache);
 
 	if (sig_started) {
 		__atomic_store_n(&sigs.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(sigs.thread, NULL);
 	}
 out_cache:
+	/*
+	 * In this order: refreshes in flight end (they wait on the notifier),
+	 * then the cache's threads (they queue notifications), then the
+	 * notifier (it reads the cache), and only then the cache's memory.
+	 */
+	control_stop(ctx.control);
+	if (ctx.cache != NULL)
+		cache_stop(ctx.cache);
+	notifier_stop(&ctx.notifier);
+	control_free(&ctx.control);
 	cache_free(&ctx.cache);
 out_notifier:
 	notifier_stop(&ctx.notifier);

@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "notify.h"
 
 struct notify_item {
 	struct notify_item *next;
+	unsigned long long ticket;	/* done once n->done reaches it */
 	char name[NAME_CONNECTOR_MAX + 1];
 };
 
@@ -26,9 +28,11 @@ struct notifier {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_cond_t progress;	/* done moved, or stopping */
 	struct notify_item *head, *tail;
 	int stopping;
-	unsigned long long done;
+	unsigned long long queued;	/* items ever queued: the last ticket */
+	unsigned long long done;	/* items handled, in queue order */
 };
 
 static void
@@ -52,7 +56,7 @@ notify_inode(struct cfs_ctx *ctx, uint64_t ino)
 	notify_report("inode", ino, fuse_lowlevel_notify_inval_inode(ctx->se, ino, 0, 0));
 }
 
-void
+static void
 notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 {
 	static const char *const files[] = { "access_token", "connection.json", "env" };
@@ -126,7 +130,9 @@ notifier_main(void *arg)
 		free(it);
 		pthread_mutex_lock(&n->lock);
 		n->done++;
+		pthread_cond_broadcast(&n->progress);
 	}
+	pthread_cond_broadcast(&n->progress);
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
 }
@@ -141,7 +147,16 @@ notifier_start(struct cfs_ctx *ctx)
 	n->ctx = ctx;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&n->progress, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (pthread_create(&n->thread, NULL, notifier_main, n) != 0) {
+		pthread_cond_destroy(&n->progress);
 		pthread_cond_destroy(&n->wake);
 		pthread_mutex_destroy(&n->lock);
 		free(n);
@@ -163,38 +178,42 @@ notifier_stop(struct notifier **np)
 	pthread_mutex_lock(&n->lock);
 	n->stopping = 1;
 	pthread_cond_signal(&n->wake);
+	pthread_cond_broadcast(&n->progress);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
 	for (it = n->head; it != NULL; it = next) {
 		next = it->next;
 		free(it);
 	}
+	pthread_cond_destroy(&n->progress);
 	pthread_cond_destroy(&n->wake);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 }
 
-void
-notifier_push(struct notifier *n, const char *name)
+/* Queue name (once: an item not yet started covers a later change too); its ticket, 0 if none. */
+static unsigned long long
+notifier_queue(struct notifier *n, const char *name)
 {
 	struct notify_item *it, *q;
+	unsigned long long ticket;
 
-	if (n == NULL)
-		return;
 	it = calloc(1, sizeof(*it));
 	if (it == NULL) {
 		log_warnx("%s: out of memory queueing a cache invalidation", name);
-		return;
+		return 0;
 	}
 	snprintf(it->name, sizeof(it->name), "%s", name);
 	pthread_mutex_lock(&n->lock);
 	for (q = n->head; q != NULL; q = q->next) {
 		if (strcmp(q->name, name) == 0) {	/* already queued */
+			ticket = q->ticket;
 			pthread_mutex_unlock(&n->lock);
 			free(it);
-			return;
+			return ticket;
 		}
 	}
+	it->ticket = ticket = ++n->queued;
 	if (n->tail != NULL)
 		n->tail->next = it;
 	else
@@ -202,6 +221,38 @@ notifier_push(struct notifier *n, const char *name)
 	n->tail = it;
 	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
+	return ticket;
+}
+
+void
+notifier_push(struct notifier *n, const char *name)
+{
+	if (n != NULL)
+		(void)notifier_queue(n, name);
+}
+
+int
+notifier_sync(struct notifier *n, const char *name, long timeout_ms)
+{
+	unsigned long long ticket;
+	struct timespec deadline;
+	int rc = 0;
+
+	if (n == NULL || (ticket = notifier_queue(n, name)) == 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&n->lock);
+	while (n->done < ticket && !n->stopping && rc == 0)
+		rc = pthread_cond_timedwait(&n->progress, &n->lock, &deadline);
+	rc = n->done >= ticket ? 0 : -1;
+	pthread_mutex_unlock(&n->lock);
+	return rc;
 }
 
 unsigned long long

@@ -16,8 +16,13 @@ void notifier_stop(struct notifier **n);
 /* Queue one connector for invalidation (any thread, never blocks long). */
 void notifier_push(struct notifier *n, const char *name);
 
-/* Invalidate one connector's inodes now, in the caller's thread. */
-void notifier_invalidate_now(struct cfs_ctx *ctx, const char *name);
+/*
+ * Queue one connector and wait until the kernel has been told (bounded by
+ * timeout_ms). Never call it from a FUSE request handler: the notifier may
+ * need a folder lock that the kernel holds for a request waiting behind it.
+ * Returns 0 once done, -1 on timeout or when stopping.
+ */
+int notifier_sync(struct notifier *n, const char *name, long timeout_ms);
 
 /* Invalidations made so far (status and tests). */
 unsigned long long notifier_count(struct notifier *n);

@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "control.h"
 #include "ctx.h"
 #include "listing.h"
 #include "log.h"
@@ -34,11 +35,8 @@
 
 /* Names that can never exist (".git", "Desktop.ini") stay negative this long. */
 #define OPS_IMPOSSIBLE_TIMEOUT	3600.0
-/* Folders and .connectorfs never change shape. */
+/* Folders never change shape. */
 #define OPS_STATIC_TIMEOUT	3600.0
-/* status.json and metrics are re-rendered at most this often per reader. */
-#define OPS_CTL_TIMEOUT		1.0
-#define OPS_STATUS_MAX		(4 * 1024 * 1024)
 
 static struct cfs_ctx *
 ops_ctx(fuse_req_t req)
@@ -50,7 +48,37 @@ static int
 ops_is_file(enum node_kind k)
 {
 	return k == NODE_TOKEN || k == NODE_CONFIG_FILE || k == NODE_JSON || k == NODE_ENV ||
-	    k == NODE_STATUS || k == NODE_METRICS || k == NODE_REFRESH;
+	    k == NODE_STATUS || k == NODE_METRICS || k == NODE_REFRESH_FILE;
+}
+
+/* A reader's Ctrl-C while it waits for a fetch: stop waiting (the fetch goes on). */
+struct ops_wait {
+	struct cfs_ctx *ctx;
+	int cancel;
+};
+
+static void
+ops_interrupted(fuse_req_t req, void *arg)
+{
+	struct ops_wait *w = arg;
+
+	(void)req;
+	__atomic_store_n(&w->cancel, 1, __ATOMIC_RELEASE);
+	cache_wake(w->ctx->cache);
+}
+
+/* cache_get() for a request: EINTR when the kernel interrupts it. */
+static enum cfs_err
+ops_cache_get(fuse_req_t req, struct cfs_ctx *ctx, const char *name, struct cache_view *v)
+{
+	struct ops_wait w = { ctx, 0 };
+	enum cfs_err err;
+
+	fuse_req_interrupt_func(req, ops_interrupted, &w);
+	err = cache_get_cancellable(ctx->cache, name, v, NULL, &w.cancel);
+	/* Waits out a callback in progress: w must outlive every call of it. */
+	fuse_req_interrupt_func(req, NULL, NULL);
+	return err;
 }
 
 /*
@@ -130,8 +158,6 @@ ops_file_attr(const struct cfs_ctx *ctx, const struct tree_node *n, size_t size,
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_mode = S_IFREG | ctx->cfg->mode;
-	if (n->kind == NODE_REFRESH)
-		st->st_mode = S_IFREG | 0200;	/* write-only control file */
 	st->st_nlink = 1;
 	st->st_uid = ctx->cfg->uid;
 	st->st_gid = ctx->cfg->gid;
@@ -179,114 +205,41 @@ ops_conn_child_kind(const char *name)
 	return NODE_ROOT;
 }
 
-/* Render a .connectorfs file into the node; READ serves these bytes until the next GETATTR. */
-static int
-ops_ctl_render(struct cfs_ctx *ctx, struct tree_node *n, size_t *size)
+/* "No such name" the kernel may remember for timeout seconds (ino 0). */
+static void
+ops_negative(struct fuse_entry_param *e, double timeout)
 {
-	struct timespec ts;
-	long long now;
-	struct buf b;
-	enum cfs_err err = CFS_OK;
-	char *data, *old;
-	size_t len;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	buf_init(&b, OPS_STATUS_MAX);
-	if (n->kind == NODE_STATUS)
-		err = status_render_json(ctx->cache, ctx->mount_wall_ms, now, &b);
-	else if (n->kind == NODE_METRICS)
-		err = status_render_metrics(ctx->cache, ctx->mount_wall_ms, now, &b);
-	if (err != CFS_OK) {
-		buf_reset(&b);
-		return -err_to_errno(err);
-	}
-	/* Copy into plain memory: status holds no secret. */
-	len = b.len;
-	data = malloc(len + 1);
-	if (data == NULL) {
-		buf_reset(&b);
-		return -ENOMEM;
-	}
-	if (len > 0)
-		memcpy(data, b.data, len);
-	buf_reset(&b);
-	tree_lock(ctx->tree);
-	old = n->ctl_bytes;
-	n->ctl_bytes = data;
-	n->ctl_len = len;
-	tree_unlock(ctx->tree);
-	free(old);
-	*size = len;
-	return 0;
-}
-
-static int
-ops_ctl_attr(struct cfs_ctx *ctx, struct tree_node *n, struct stat *st, double *timeout)
-{
-	struct timespec ts;
-	size_t size = 0;
-	int rc;
-
-	*timeout = OPS_STATIC_TIMEOUT;
-	if (n->kind == NODE_ROOT || n->kind == NODE_CTL_DIR) {
-		ops_dir_attr(ctx, n, ctx->mount_wall_ms, st);
-		return 0;
-	}
-	if (n->kind != NODE_REFRESH) {
-		rc = ops_ctl_render(ctx, n, &size);
-		if (rc != 0)
-			return rc;
-		*timeout = OPS_CTL_TIMEOUT;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ops_file_attr(ctx, n, size, n->kind == NODE_REFRESH ? ctx->mount_wall_ms :
-	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, st);
-	return 0;
+	memset(e, 0, sizeof(*e));
+	e->entry_timeout = timeout;
 }
 
 static void
-ops_reply_negative(fuse_req_t req, double timeout)
+ops_entry(struct fuse_entry_param *e, const struct stat *st, double timeout)
 {
-	struct fuse_entry_param e;
-
-	/* ino 0 lets the kernel remember "no such name" for entry_timeout. */
-	memset(&e, 0, sizeof(e));
-	e.entry_timeout = timeout;
-	fuse_reply_entry(req, &e);
-}
-
-static void
-ops_reply_entry(fuse_req_t req, const struct stat *st, double timeout)
-{
-	struct fuse_entry_param e;
-
-	memset(&e, 0, sizeof(e));
-	e.ino = st->st_ino;
-	e.generation = 1;
-	e.attr = *st;
-	e.attr_timeout = timeout;
-	e.entry_timeout = timeout;
-	fuse_reply_entry(req, &e);
+	memset(e, 0, sizeof(*e));
+	e->ino = st->st_ino;
+	e->generation = 1;
+	e->attr = *st;
+	e->attr_timeout = timeout;
+	e->entry_timeout = timeout;
 }
 
 /*
- * Reply to a cache failure with its errno (err_to_errno(); README "Errors a
- * reader sees"); a 404 on lookup is a negative entry the kernel keeps for
- * negative_ttl=.
+ * The errno for a cache failure; a 404 at lookup is a negative entry the
+ * kernel keeps for negative_ttl (0 and e filled).
  */
-static void
-ops_reply_cache_error(fuse_req_t req, struct cfs_ctx *ctx, enum cfs_err err, int lookup)
+static int
+ops_cache_errno(struct cfs_ctx *ctx, enum cfs_err err, struct fuse_entry_param *e)
 {
-	if (err == CFS_ERR_NOT_FOUND && lookup) {
-		ops_reply_negative(req, (double)ctx->cfg->negative_ttl);
-		return;
+	if (err == CFS_ERR_NOT_FOUND && e != NULL) {
+		ops_negative(e, (double)ctx->cfg->negative_ttl);
+		return 0;
 	}
-	fuse_reply_err(req, err_to_errno(err));
+	return err_to_errno(err);
 }
 
-static void
-ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name)
+static int
+ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name, struct fuse_entry_param *e)
 {
 	struct tree_connector *c;
 	struct cache_view v;
@@ -294,155 +247,142 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name)
 	enum cfs_err err;
 
 	if (strcmp(name, TREE_CTL_NAME) == 0) {
-		struct tree_node *n = tree_node(ctx->tree, TREE_CTL_INO);
-		double t;
-
-		ops_ctl_attr(ctx, n, &st, &t);
-		ops_reply_entry(req, &st, t);
-		return;
+		control_dir_attr(ctx, TREE_CTL_INO, &st);
+		ops_entry(e, &st, CONTROL_STATIC_TIMEOUT);
+		return 0;
 	}
 	if (!name_is_connector(name)) {
 		/* No request: shells and tools probe .git, Desktop.ini, ... */
-		ops_reply_negative(req, OPS_IMPOSSIBLE_TIMEOUT);
-		return;
+		ops_negative(e, OPS_IMPOSSIBLE_TIMEOUT);
+		return 0;
 	}
-	err = cache_get(ctx->cache, name, &v, NULL);
-	if (err != CFS_OK) {
-		ops_reply_cache_error(req, ctx, err, 1);
-		return;
-	}
+	err = ops_cache_get(req, ctx, name, &v);
+	if (err != CFS_OK)
+		return ops_cache_errno(ctx, err, e);
 	c = tree_connector(ctx->tree, name);
 	if (c == NULL) {
 		cache_view_release(&v);
-		fuse_reply_err(req, ENOMEM);
-		return;
+		return ENOMEM;
 	}
 	ops_dir_attr(ctx, c->dir, ctx->mount_wall_ms, &st);
-	ops_reply_entry(req, &st, ops_file_timeout(ctx, &v));
+	ops_entry(e, &st, ops_file_timeout(ctx, &v));
 	cache_view_release(&v);
+	return 0;
 }
 
-static void
-ops_lookup_body(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* A file or connectionConfig/ inside a connector folder. */
+static int
+ops_lookup_connector(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *p, enum node_kind kind,
+    const char *name, struct fuse_entry_param *e, int *counted)
 {
-	struct cfs_ctx *ctx = ops_ctx(req);
-	struct tree_node *p = tree_node(ctx->tree, parent), *n = NULL;
-	enum node_kind kind = NODE_ROOT;
+	struct tree_node *n = NULL;
 	struct cache_view v;
 	struct stat st;
 	enum cfs_err err;
-	double t;
+	int tries;
 
-	if (p == NULL) {
-		fuse_reply_err(req, ENOENT);
-		return;
+	for (tries = 0; tries < 2 && n == NULL; tries++) {
+		err = ops_cache_get(req, ctx, p->conn->name, &v);
+		if (err != CFS_OK)
+			return ops_cache_errno(ctx, err, NULL);
+		if (kind == NODE_ROOT) {	/* connectionConfig/ */
+			ops_dir_attr(ctx, p->conn->config_dir, v.changed_ms, &st);
+			ops_entry(e, &st, ops_file_timeout(ctx, &v));
+			cache_view_release(&v);
+			return 0;
+		}
+		if (kind == NODE_CONFIG_FILE && connection_key_find(v.value, name) == NULL) {
+			ops_negative(e, ops_file_timeout(ctx, &v));
+			cache_view_release(&v);
+			return 0;
+		}
+		/* NULL also when a rotation overtook this view: ask again, once. */
+		n = tree_file(ctx->tree, p->conn, kind, kind == NODE_CONFIG_FILE ? name : NULL,
+		    v.value, v.generation, v.changed_ms, 1);
+		if (n != NULL) {
+			*counted = 1;
+			ops_value_attr(ctx, n, &st);
+			ops_entry(e, &st, ops_node_timeout(ctx, n, &v));
+		}
+		cache_view_release(&v);
 	}
+	return n != NULL ? 0 : ENOMEM;
+}
+
+/* LOOKUP: 0 with e filled (a negative entry when e->ino is 0), or an errno. */
+static int
+ops_do_lookup(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t parent, const char *name,
+    struct fuse_entry_param *e, int *counted)
+{
+	struct tree_node *p = tree_node(ctx->tree, parent);
+	enum node_kind kind = NODE_ROOT;
+	int rc;
+
+	*counted = 0;
+	if (p == NULL)
+		return ENOENT;
 	switch (p->kind) {
 	case NODE_ROOT:
-		ops_lookup_root(req, ctx, name);
-		return;
+		return ops_lookup_root(req, ctx, name, e);
 	case NODE_CTL_DIR:
-		if (strcmp(name, "status.json") == 0)
-			n = tree_node(ctx->tree, TREE_STATUS_INO);
-		else if (strcmp(name, "metrics") == 0)
-			n = tree_node(ctx->tree, TREE_METRICS_INO);
-		else if (strcmp(name, "refresh") == 0)
-			n = tree_node(ctx->tree, TREE_REFRESH_INO);
-		if (n == NULL) {
-			ops_reply_negative(req, OPS_IMPOSSIBLE_TIMEOUT);
-			return;
+	case NODE_REFRESH:
+		rc = control_lookup(ctx, p, name, e);
+		if (rc == ENOENT) {
+			/* refresh/NAME may become known: remember nothing there. */
+			ops_negative(e, p->kind == NODE_REFRESH ? 0 : OPS_IMPOSSIBLE_TIMEOUT);
+			return 0;
 		}
-		if (ops_ctl_attr(ctx, n, &st, &t) != 0) {
-			fuse_reply_err(req, EIO);
-			return;
-		}
-		ops_reply_entry(req, &st, t);
-		return;
+		*counted = rc == 0 && e->ino != TREE_REFRESH_INO;
+		return rc;
 	case NODE_CONN_DIR:
 		kind = ops_conn_child_kind(name);
 		if (kind == NODE_ROOT && strcmp(name, "connectionConfig") != 0) {
-			ops_reply_negative(req, OPS_IMPOSSIBLE_TIMEOUT);
-			return;
+			ops_negative(e, OPS_IMPOSSIBLE_TIMEOUT);
+			return 0;
 		}
 		break;
 	case NODE_CONFIG_DIR:
 		if (!name_is_config_key(name, strlen(name))) {
-			ops_reply_negative(req, OPS_IMPOSSIBLE_TIMEOUT);
-			return;
+			ops_negative(e, OPS_IMPOSSIBLE_TIMEOUT);
+			return 0;
 		}
 		kind = NODE_CONFIG_FILE;
 		break;
 	default:
-		fuse_reply_err(req, ENOTDIR);
-		return;
+		return ENOTDIR;
 	}
-	err = cache_get(ctx->cache, p->conn->name, &v, NULL);
-	if (err != CFS_OK) {
-		ops_reply_cache_error(req, ctx, err, 0);
-		return;
-	}
-	if (kind == NODE_ROOT) {	/* connectionConfig/ */
-		ops_dir_attr(ctx, p->conn->config_dir, v.changed_ms, &st);
-		ops_reply_entry(req, &st, ops_file_timeout(ctx, &v));
-		goto out;
-	}
-	if (kind == NODE_CONFIG_FILE && connection_key_find(v.value, name) == NULL) {
-		ops_reply_negative(req, ops_file_timeout(ctx, &v));
-		goto out;
-	}
-	n = tree_file(ctx->tree, p->conn, kind, kind == NODE_CONFIG_FILE ? name : NULL,
-	    v.value, v.generation, v.changed_ms, 1);
-	if (n == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		goto out;
-	}
-	ops_value_attr(ctx, n, &st);
-	ops_reply_entry(req, &st, ops_file_timeout(ctx, &v));
-out:
-	cache_view_release(&v);
+	return ops_lookup_connector(req, ctx, p, kind, name, e, counted);
 }
 
-static void
-ops_getattr_body(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* GETATTR: 0 with st and timeout filled, or an errno. */
+static int
+ops_do_getattr(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino, struct stat *st,
+    double *timeout)
 {
-	struct cfs_ctx *ctx = ops_ctx(req);
 	struct tree_node *n = tree_node(ctx->tree, ino);
 	struct cache_view v;
-	struct stat st;
 	enum cfs_err err;
-	double t;
-	int rc;
 
-	(void)fi;
-	if (n == NULL) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (n->conn == NULL) {
-		rc = ops_ctl_attr(ctx, n, &st, &t);
-		if (rc != 0)
-			fuse_reply_err(req, -rc);
-		else
-			fuse_reply_attr(req, &st, t);
-		return;
-	}
+	if (n == NULL)
+		return ENOENT;
+	if (n->conn == NULL)
+		return control_getattr(ctx, n, st, timeout);
 	/* Also the moment to notice a connector in use and refresh it ahead. */
-	err = cache_get(ctx->cache, n->conn->name, &v, NULL);
-	if (err != CFS_OK) {
-		ops_reply_cache_error(req, ctx, err, 0);
-		return;
-	}
+	err = ops_cache_get(req, ctx, n->conn->name, &v);
+	if (err != CFS_OK)
+		return ops_cache_errno(ctx, err, NULL);
 	if (n->kind == NODE_CONN_DIR) {
-		ops_dir_attr(ctx, n, ctx->mount_wall_ms, &st);
-		fuse_reply_attr(req, &st, ops_file_timeout(ctx, &v));
+		ops_dir_attr(ctx, n, ctx->mount_wall_ms, st);
+		*timeout = ops_file_timeout(ctx, &v);
 	} else if (n->kind == NODE_CONFIG_DIR) {
-		ops_dir_attr(ctx, n, v.changed_ms, &st);
-		fuse_reply_attr(req, &st, ops_file_timeout(ctx, &v));
+		ops_dir_attr(ctx, n, v.changed_ms, st);
+		*timeout = ops_file_timeout(ctx, &v);
 	} else {
-		ops_value_attr(ctx, n, &st);
-		fuse_reply_attr(req, &st, ops_node_timeout(ctx, n, &v));
+		ops_value_attr(ctx, n, st);
+		*timeout = ops_node_timeout(ctx, n, &v);
 	}
 	cache_view_release(&v);
+	return 0;
 }
 
 /* "/slack/access_token": the node's path inside the mount, for the audit log. */
@@ -501,7 +441,6 @@ ops_read_body(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct tree_node *n = tree_node(ctx->tree, ino);
 	const struct connection *v;
 	const char *p = NULL;
-	char *copy = NULL;
 	enum cfs_err err;
 	size_t len = 0;
 
@@ -511,17 +450,7 @@ ops_read_body(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (n->conn == NULL) {
-		/* status.json / metrics: the bytes their last GETATTR sized. */
-		tree_lock(ctx->tree);
-		if (n->ctl_bytes != NULL && (size_t)off < n->ctl_len) {
-			len = n->ctl_len - (size_t)off < size ? n->ctl_len - (size_t)off : size;
-			copy = malloc(len);
-			if (copy != NULL)
-				memcpy(copy, n->ctl_bytes + off, len);
-		}
-		tree_unlock(ctx->tree);
-		fuse_reply_buf(req, copy, copy ? len : 0);
-		free(copy);
+		control_read(req, ctx, n, size, off);
 		return;
 	}
 	/* A value whose serving has ended (404, 401/403, expiry) is not shown. */
@@ -584,79 +513,6 @@ ops_names_add(struct ops_names *l, const char *name)
 	snprintf(l->names[l->n++], sizeof(l->names[0]), "%s", name);
 }
 
-static void
-ops_collect_known(const struct cache_stat *st, void *arg)
-{
-	if (st->ever_fetched)
-		ops_names_add(arg, st->name);
-}
-
-/* Invalidate, in this thread, every connector fetched since the mount. */
-static void
-ops_invalidate_all(struct cfs_ctx *ctx)
-{
-	struct ops_names l;
-	size_t i;
-
-	memset(&l, 0, sizeof(l));
-	cache_foreach(ctx->cache, ops_collect_known, &l);
-	for (i = 0; i < l.n; i++)
-		notifier_invalidate_now(ctx, l.names[i]);
-	free(l.names);
-}
-
-/* Refresh every name in buf (one per line, or "all"). */
-static void
-ops_write_body(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
-    struct fuse_file_info *fi)
-{
-	struct cfs_ctx *ctx = ops_ctx(req);
-	struct tree_node *n = tree_node(ctx->tree, ino);
-	char line[NAME_CONNECTOR_MAX + 2];
-	size_t i = 0;
-	enum cfs_err err = CFS_OK;
-
-	(void)off;
-	(void)fi;
-	if (n == NULL || n->kind != NODE_REFRESH) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	while (i < size && err == CFS_OK) {
-		size_t j = 0;
-
-		while (i < size && (data[i] == '\n' || data[i] == ' ' || data[i] == '\t' ||
-		    data[i] == '\r' || data[i] == ','))
-			i++;
-		while (i < size && data[i] != '\n' && data[i] != ' ' && data[i] != '\t' &&
-		    data[i] != '\r' && data[i] != ',') {
-			if (j + 1 >= sizeof(line)) {
-				fuse_reply_err(req, EINVAL);
-				return;
-			}
-			line[j++] = data[i++];
-		}
-		line[j] = '\0';
-		if (j == 0)
-			break;
-		if (strcmp(line, "all") != 0 && !name_is_connector(line)) {
-			log_warnx("refresh: '%s' is not a connector name", line);
-			fuse_reply_err(req, EINVAL);
-			return;
-		}
-		err = cache_refresh(ctx->cache, line, NULL);
-		/* Before the write returns, so the next open sees the new value. */
-		if (strcmp(line, "all") == 0)
-			ops_invalidate_all(ctx);
-		else
-			notifier_invalidate_now(ctx, line);
-	}
-	if (err != CFS_OK)
-		fuse_reply_err(req, err_to_errno(err));
-	else
-		fuse_reply_write(req, size);
-}
-
 struct ops_dirbuf {
 	char *data;
 	size_t len;
@@ -681,6 +537,19 @@ ops_dirbuf_add(fuse_req_t req, struct ops_dirbuf *b, const char *name, fuse_ino_
 	fuse_add_direntry(req, b->data + b->len, need, name, &st, (off_t)(b->len + need));
 	b->len += need;
 	return 0;
+}
+
+struct ops_dirbuf_ctx {
+	fuse_req_t req;
+	struct ops_dirbuf *b;
+};
+
+static int
+ops_dirbuf_add_cb(void *arg, const char *name, uint64_t ino, mode_t type)
+{
+	struct ops_dirbuf_ctx *d = arg;
+
+	return ops_dirbuf_add(d->req, d->b, name, ino, type);
 }
 
 static void
@@ -739,6 +608,9 @@ ops_fill_root(fuse_req_t req, struct cfs_ctx *ctx, struct ops_dirbuf *b)
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct tree_connector *c = tree_connector(ctx->tree, l.names[i]);
 
+		/* Listed by the API: expected, so never held to the unknown-name budget. */
+		(void)cache_declare(ctx->cache, l.names[i]);
+
 		if (c == NULL)
 			rc = -1;
 		else
@@ -754,15 +626,22 @@ ops_fill_connector_dir(fuse_req_t req, struct cfs_ctx *ctx, struct tree_node *di
     const struct cache_view *v, struct ops_dirbuf *b)
 {
 	struct tree_connector *c = dir->conn;
-	struct tree_node *f;
+	uint64_t ino;
 	size_t i;
 	int rc = 0;
 
+	/*
+	 * Inode numbers are read under the tree's lock (tree_file_ino): a node
+	 * nobody holds may be replaced and freed as soon as it is unlocked. 0
+	 * means a rotation overtook v; the folder's number stands in (readdir's
+	 * numbers are hints; LOOKUP gives the real one).
+	 */
 	if (dir->kind == NODE_CONN_DIR) {
 		for (i = 0; i < sizeof(ops_file_kinds) / sizeof(ops_file_kinds[0]) && rc == 0; i++) {
-			f = tree_file(ctx->tree, c, ops_file_kinds[i], NULL, v->value,
-			    v->generation, v->changed_ms, 0);
-			rc |= f ? ops_dirbuf_add(req, b, ops_file_names[i], f->ino, S_IFREG) : -1;
+			ino = tree_file_ino(ctx->tree, c, ops_file_kinds[i], NULL, v->value,
+			    v->generation, v->changed_ms);
+			rc |= ops_dirbuf_add(req, b, ops_file_names[i], ino ? ino : dir->ino,
+			    S_IFREG);
 		}
 		rc |= ops_dirbuf_add(req, b, "connectionConfig", c->config_dir->ino, S_IFDIR);
 		return rc;
@@ -772,9 +651,9 @@ ops_fill_connector_dir(fuse_req_t req, struct cfs_ctx *ctx, struct tree_node *di
 
 		if (!k->safe)
 			continue;
-		f = tree_file(ctx->tree, c, NODE_CONFIG_FILE, k->name, v->value, v->generation,
-		    v->changed_ms, 0);
-		rc |= f ? ops_dirbuf_add(req, b, k->name, f->ino, S_IFREG) : -1;
+		ino = tree_file_ino(ctx->tree, c, NODE_CONFIG_FILE, k->name, v->value,
+		    v->generation, v->changed_ms);
+		rc |= ops_dirbuf_add(req, b, k->name, ino ? ino : dir->ino, S_IFREG);
 	}
 	return rc;
 }
@@ -805,19 +684,18 @@ ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* A snapshot per open folder, so offsets stay valid while it is read. */
 	rc |= ops_dirbuf_add(req, b, ".", n->ino, S_IFDIR);
 	rc |= ops_dirbuf_add(req, b, "..", n->kind == NODE_CONFIG_DIR ? n->conn->dir->ino :
-	    TREE_ROOT_INO, S_IFDIR);
+	    n->kind == NODE_REFRESH ? TREE_CTL_INO : TREE_ROOT_INO, S_IFDIR);
 	switch (n->kind) {
 	case NODE_ROOT:
 		rc |= ops_fill_root(req, ctx, b);
 		break;
 	case NODE_CTL_DIR:
-		rc |= ops_dirbuf_add(req, b, "status.json", TREE_STATUS_INO, S_IFREG);
-		rc |= ops_dirbuf_add(req, b, "metrics", TREE_METRICS_INO, S_IFREG);
-		rc |= ops_dirbuf_add(req, b, "refresh", TREE_REFRESH_INO, S_IFREG);
+	case NODE_REFRESH:
+		rc |= control_fill_dir(ctx, n, ops_dirbuf_add_cb, &(struct ops_dirbuf_ctx){ req, b });
 		break;
 	case NODE_CONN_DIR:
 	case NODE_CONFIG_DIR:
-		err = cache_get(ctx->cache, n->conn->name, &v, NULL);
+		err = ops_cache_get(req, ctx, n->conn->name, &v);
 		if (err != CFS_OK) {
 			free(b->data);
 			free(b);
@@ -886,20 +764,11 @@ static void
 ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     struct fuse_file_info *fi)
 {
-	struct cfs_ctx *ctx = ops_ctx(req);
-	struct tree_node *n = tree_node(ctx->tree, ino);
-	struct stat st;
-
+	(void)ino;
 	(void)attr;
+	(void)to_set;
 	(void)fi;
-	/* `echo x > refresh` truncates first; that alone is allowed. */
-	if (n != NULL && n->kind == NODE_REFRESH &&
-	    (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_CTIME |
-	    FUSE_SET_ATTR_MTIME_NOW)) == 0) {
-		ops_file_attr(ctx, n, 0, ctx->mount_wall_ms, &st);
-		fuse_reply_attr(req, &st, 0);
-		return;
-	}
+	/* The kernel mount is read-only and refuses first; this is the second lock. */
 	fuse_reply_err(req, EROFS);
 }
 
@@ -1024,20 +893,49 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * Lookups in one folder run side by side: without this the kernel
+	 * serializes them, and one slow connector (or a flood of made-up
+	 * names) holds up every other lookup in the root.
+	 */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	log_debug("kernel %s no-open mode", ctx->no_open ? "supports" : "lacks");
 }
 
+/*
+ * The registered handlers: each computes, replies once, then zeroes the
+ * stack below it (a value may have passed through).
+ */
 static void
 ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	ops_lookup_body(req, parent, name);
+	struct cfs_ctx *ctx = ops_ctx(req);
+	struct fuse_entry_param e;
+	int counted = 0, rc;
+
+	memset(&e, 0, sizeof(e));
+	rc = ops_do_lookup(req, ctx, parent, name, &e, &counted);
+	if (rc != 0)
+		fuse_reply_err(req, rc);
+	else if (fuse_reply_entry(req, &e) != 0 && counted)
+		tree_forget(ctx->tree, e.ino, 1);	/* the kernel never got it */
 	secret_scrub_stack();
 }
 
 static void
 ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	ops_getattr_body(req, ino, fi);
+	struct stat st;
+	double timeout = 0;
+	int rc;
+
+	(void)fi;
+	rc = ops_do_getattr(req, ops_ctx(req), ino, &st, &timeout);
+	if (rc != 0)
+		fuse_reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, timeout);
 	secret_scrub_stack();
 }
 
@@ -1053,8 +951,8 @@ static void
 ops_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	ops_write_body(req, ino, data, size, off, fi);
-	secret_scrub_stack();
+	(void)ino; (void)data; (void)size; (void)off; (void)fi;
+	fuse_reply_err(req, EROFS);
 }
 
 const struct fuse_lowlevel_ops ops_table = {

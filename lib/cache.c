@@ -4,6 +4,11 @@
  * variable and takes that fetch's outcome, so one connector never has two
  * requests in flight. Values are swapped whole (reference counted), and the
  * changed() hook runs after the swap with no lock held.
+ *
+ * Names nobody declared are what a stranger controls: each costs a request
+ * from a token bucket, and what is remembered about them lives in a table
+ * of bounded size (least recently used out), so a flood of random names
+ * grows neither the request rate nor the daemon.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -27,11 +32,15 @@
 struct cache_entry {
 	struct cache_entry *next;	/* hash chain */
 	struct cache_entry *queue_next;	/* refresh queue */
+	struct cache_entry *lru_prev, *lru_next;	/* unknown names only */
 	char name[NAME_CONNECTOR_MAX + 1];
 	struct connection *value;
 	int servable;		/* value may be served (not ended by 4xx/SIGHUP) */
 	int ever_fetched;
+	int known;		/* declared, or fetched with success once */
+	int users;		/* callers holding the entry across an unlock */
 	int fetching;
+	int fetch_unknown;	/* the fetch in flight counts as an unknown one */
 	int queued;
 	int exp_announced;	/* changed() already told that the JWT expired */
 	long long fetch_started_mono;	/* of the request in flight */
@@ -61,6 +70,18 @@ struct cache {
 	size_t nbuckets;
 	size_t nentries;
 	struct cache_entry *queue_head, *queue_tail;
+	/* Unknown names: most recently used first; the bucket's tokens. */
+	struct cache_entry *lru_head, *lru_tail;
+	size_t nunknown;
+	unsigned unknown_in_flight;
+	double tokens;
+	long long tokens_mono;
+	struct cache_unknown_stat unknown_stat;
+	long long refused_logged_mono;
+	unsigned long long refused_logged;
+	unsigned detached;		/* detached fetch threads running */
+	pthread_cond_t idle;		/* the last detached fetch ended */
+	int stopped;
 	int stopping;
 	int aborted;		/* cache_abort(): answer everyone at once */
 	int sweeper_taken;
@@ -135,17 +156,110 @@ cache_grow(struct cache *c)
 	c->nbuckets = n;
 }
 
-static struct cache_entry *
-cache_find_or_add(struct cache *c, const char *name)
+static void
+cache_lru_unlink(struct cache *c, struct cache_entry *e)
 {
-	struct cache_entry *e = cache_find(c, name);
+	if (e->lru_prev != NULL)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		c->lru_head = e->lru_next;
+	if (e->lru_next != NULL)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		c->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void
+cache_lru_push_front(struct cache *c, struct cache_entry *e)
+{
+	e->lru_prev = NULL;
+	e->lru_next = c->lru_head;
+	if (c->lru_head != NULL)
+		c->lru_head->lru_prev = e;
+	c->lru_head = e;
+	if (c->lru_tail == NULL)
+		c->lru_tail = e;
+}
+
+/* An unknown name was used: it is the last to be evicted now. */
+static void
+cache_lru_touch(struct cache *c, struct cache_entry *e)
+{
+	if (e->known || c->lru_head == e)
+		return;
+	cache_lru_unlink(c, e);
+	cache_lru_push_front(c, e);
+}
+
+/* The name turned out to exist (or was declared): it leaves the LRU for good. */
+static void
+cache_make_known(struct cache *c, struct cache_entry *e)
+{
+	if (e->known)
+		return;
+	cache_lru_unlink(c, e);
+	c->nunknown--;
+	e->known = 1;
+}
+
+static void
+cache_remove_locked(struct cache *c, struct cache_entry *e)
+{
+	struct cache_entry **pp;
+
+	for (pp = &c->buckets[name_hash(e->name) % c->nbuckets]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	if (!e->known) {
+		cache_lru_unlink(c, e);
+		c->nunknown--;
+	}
+	c->nentries--;
+	connection_unref(&e->value);
+	free(e);
+}
+
+/* Nobody is using it and nothing is pending on it. */
+static int
+cache_evictable(const struct cache_entry *e)
+{
+	return !e->known && !e->fetching && !e->queued && e->users == 0;
+}
+
+/* Make room for one more unknown name; 0 when every one is in use. */
+static int
+cache_evict_one_locked(struct cache *c)
+{
+	struct cache_entry *e;
+
+	for (e = c->lru_tail; e != NULL; e = e->lru_prev) {
+		if (cache_evictable(e)) {
+			cache_remove_locked(c, e);
+			c->unknown_stat.evicted++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static enum cfs_err
+cache_add_locked(struct cache *c, const char *name, int known, struct cache_entry **out)
+{
+	struct cache_entry *e;
 	size_t i;
 
-	if (e != NULL)
-		return e;
+	*out = NULL;
+	if (!known && c->nunknown >= c->set.unknown.remembered &&
+	    !cache_evict_one_locked(c))
+		return CFS_ERR_BUSY;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
-		return NULL;
+		return CFS_ERR_NO_MEMORY;
 	strcpy(e->name, name);	/* checked by name_is_connector(): fits */
 	if (c->nentries >= c->nbuckets)
 		cache_grow(c);
@@ -153,7 +267,59 @@ cache_find_or_add(struct cache *c, const char *name)
 	e->next = c->buckets[i];
 	c->buckets[i] = e;
 	c->nentries++;
-	return e;
+	e->known = known;
+	if (!known) {
+		cache_lru_push_front(c, e);
+		c->nunknown++;
+	}
+	*out = e;
+	return CFS_OK;
+}
+
+/* The entry of a name a reader asked for, made on first use. */
+static enum cfs_err
+cache_entry_for(struct cache *c, const char *name, struct cache_entry **out)
+{
+	struct cache_entry *e = cache_find(c, name);
+
+	if (e == NULL)
+		return cache_add_locked(c, name, 0, out);
+	cache_lru_touch(c, e);
+	*out = e;
+	return CFS_OK;
+}
+
+/*
+ * Take one request from the unknown-name budget, or say no (and count the
+ * refusal, with a log line at most once a minute so a flood cannot fill
+ * the log either).
+ */
+static int
+cache_unknown_admit_locked(struct cache *c, long long now)
+{
+	const struct cache_unknown_budget *b = &c->set.unknown;
+	double elapsed = (double)(now - c->tokens_mono) / 1000.0;
+
+	if (elapsed > 0) {
+		c->tokens += elapsed * (double)b->rate_per_s;
+		if (c->tokens > (double)b->burst)
+			c->tokens = (double)b->burst;
+		c->tokens_mono = now;
+	}
+	if (c->tokens >= 1.0 && c->unknown_in_flight < b->in_flight) {
+		c->tokens -= 1.0;
+		c->unknown_stat.requests++;
+		return 1;
+	}
+	c->unknown_stat.refused++;
+	if (c->refused_logged_mono == 0 || now - c->refused_logged_mono >= 60000) {
+		log_warnx("unknown names: %llu lookups refused (budget %u requests/s, "
+		    "%u in flight); declare expected connectors with connectors=",
+		    c->unknown_stat.refused - c->refused_logged, b->rate_per_s, b->in_flight);
+		c->refused_logged = c->unknown_stat.refused;
+		c->refused_logged_mono = now;
+	}
+	return 0;
 }
 
 static int
@@ -238,12 +404,25 @@ cache_backoff_ms(struct cache *c, unsigned streak, long retry_after)
 	return ms;
 }
 
+/* A request for e starts now (single flight: nobody else may start one). */
+static void
+cache_fetch_begin_locked(struct cache *c, struct cache_entry *e)
+{
+	e->fetching = 1;
+	e->fetch_unknown = !e->known;
+	if (e->fetch_unknown)
+		c->unknown_in_flight++;
+	e->fetch_started_mono = c->hooks.mono_ms(c->hooks.arg);
+	e->requests++;
+}
+
 /*
- * Run one request for e. Called and returns with c->lock held; the lock is
- * released during the request. Returns whether the servable value changed.
+ * Run the request cache_fetch_begin_locked() announced. Called and returns
+ * with c->lock held; the lock is released during the request. Returns
+ * whether the servable value changed.
  */
 static int
-cache_fetch_locked(struct cache *c, struct cache_entry *e)
+cache_fetch_run_locked(struct cache *c, struct cache_entry *e)
 {
 	struct connection *fresh = NULL, *old = NULL;
 	struct base44_result res;
@@ -251,9 +430,6 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 	enum cfs_err err;
 	int changed = 0;
 
-	e->fetching = 1;
-	e->fetch_started_mono = c->hooks.mono_ms(c->hooks.arg);
-	e->requests++;
 	pthread_mutex_unlock(&c->lock);
 	memset(&res, 0, sizeof(res));
 	res.retry_after = -1;
@@ -271,6 +447,9 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 		connection_unref(&fresh);
 	}
 	e->fetching = 0;
+	if (e->fetch_unknown)
+		c->unknown_in_flight--;
+	e->fetch_unknown = 0;
 	e->completions++;
 	if (err == CFS_OK) {
 		if (e->value == NULL || !connection_same(e->value, fresh)) {
@@ -287,6 +466,7 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 		if (fresh->token_exp > 0)
 			pthread_cond_broadcast(&c->work);	/* the sweeper re-plans */
 		e->ever_fetched = 1;
+		cache_make_known(c, e);
 		e->fetched_mono = now;
 		e->fetched_wall = wall;
 		e->fail_streak = 0;
@@ -316,9 +496,10 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 			if (e->value != NULL && e->servable && !cache_is_stale_ok(c, e, now, wall))
 				changed = 1;
 		}
-		log_warnx("%s: %s (HTTP %ld%s%s)%s%s", e->name, err_str(err), res.status,
-		    res.code[0] ? ", " : "", res.code, res.message[0] ? ": " : "",
-		    res.message);
+		/* A name only probed is a stranger's: its failures would flood the log. */
+		(e->known ? log_warnx : log_debug)("%s: %s (HTTP %ld%s%s)%s%s", e->name,
+		    err_str(err), res.status, res.code[0] ? ", " : "", res.code,
+		    res.message[0] ? ": " : "", res.message);
 	}
 	pthread_cond_broadcast(&c->done);
 	if (old != NULL || changed) {
@@ -329,6 +510,73 @@ cache_fetch_locked(struct cache *c, struct cache_entry *e)
 		pthread_mutex_lock(&c->lock);
 	}
 	return changed;
+}
+
+static int
+cache_fetch_locked(struct cache *c, struct cache_entry *e)
+{
+	cache_fetch_begin_locked(c, e);
+	return cache_fetch_run_locked(c, e);
+}
+
+struct cache_detached {
+	struct cache *c;
+	struct cache_entry *e;
+};
+
+static void *
+cache_detached_main(void *arg)
+{
+	struct cache_detached job = *(struct cache_detached *)arg;
+	struct cache *c = job.c;
+	struct cache_entry *e = job.e;
+	sigset_t all;
+
+	free(arg);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&c->lock);
+	(void)cache_fetch_run_locked(c, e);
+	e->users--;
+	if (--c->detached == 0)
+		pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/*
+ * Start a request for e. With fetch_detached it runs on a thread of its
+ * own and the caller waits on c->done like any other reader, so it can
+ * stop waiting when interrupted; otherwise (or when no thread can be made)
+ * it runs here. Called and returns with c->lock held.
+ */
+static void
+cache_fetch_start_locked(struct cache *c, struct cache_entry *e)
+{
+	struct cache_detached *job;
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc = -1;
+
+	cache_fetch_begin_locked(c, e);
+	if (c->set.fetch_detached && !c->stopping &&
+	    (job = malloc(sizeof(*job))) != NULL) {
+		job->c = c;
+		job->e = e;
+		e->users++;
+		c->detached++;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&th, &attr, cache_detached_main, job);
+		pthread_attr_destroy(&attr);
+		if (rc != 0) {
+			free(job);
+			e->users--;
+			c->detached--;
+		}
+	}
+	if (rc != 0)
+		(void)cache_fetch_run_locked(c, e);
 }
 
 static void
@@ -482,12 +730,22 @@ cache_new(const struct cache_settings *set, const struct cache_hooks *hooks,
 	if (c == NULL)
 		return CFS_ERR_NO_MEMORY;
 	c->set = *set;
+	if (c->set.unknown.rate_per_s == 0)
+		c->set.unknown.rate_per_s = CACHE_UNKNOWN_RATE;
+	if (c->set.unknown.burst == 0)
+		c->set.unknown.burst = CACHE_UNKNOWN_BURST;
+	if (c->set.unknown.in_flight == 0)
+		c->set.unknown.in_flight = CACHE_UNKNOWN_IN_FLIGHT;
+	if (c->set.unknown.remembered == 0)
+		c->set.unknown.remembered = CACHE_UNKNOWN_REMEMBERED;
 	c->hooks = *hooks;
 	if (c->hooks.mono_ms == NULL)
 		c->hooks.mono_ms = cache_default_mono_ms;
 	if (c->hooks.wall_ms == NULL)
 		c->hooks.wall_ms = cache_default_wall_ms;
 	c->seed = (unsigned int)cache_default_mono_ms(NULL) ^ (unsigned int)getpid();
+	c->tokens = (double)c->set.unknown.burst;
+	c->tokens_mono = c->hooks.mono_ms(c->hooks.arg);
 	pthread_mutex_init(&c->lock, NULL);
 	{
 		pthread_condattr_t ca;
@@ -496,6 +754,7 @@ cache_new(const struct cache_settings *set, const struct cache_hooks *hooks,
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&c->done, &ca);
 		pthread_cond_init(&c->work, &ca);
+		pthread_cond_init(&c->idle, &ca);
 		pthread_condattr_destroy(&ca);
 	}
 	c->nbuckets = 64;
@@ -531,6 +790,29 @@ cache_abort(struct cache *c)
 }
 
 void
+cache_stop(struct cache *c)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->stopped) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->stopped = 1;
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->work);
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < c->nthreads; i++)
+		pthread_join(c->threads[i], NULL);
+	/* Detached fetches end within the request timeout (at once if aborted). */
+	pthread_mutex_lock(&c->lock);
+	while (c->detached > 0)
+		pthread_cond_wait(&c->idle, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
 cache_free(struct cache **cp)
 {
 	struct cache *c;
@@ -540,12 +822,7 @@ cache_free(struct cache **cp)
 		return;
 	c = *cp;
 	*cp = NULL;
-	pthread_mutex_lock(&c->lock);
-	c->stopping = 1;
-	pthread_cond_broadcast(&c->work);
-	pthread_mutex_unlock(&c->lock);
-	for (i = 0; i < c->nthreads; i++)
-		pthread_join(c->threads[i], NULL);
+	cache_stop(c);
 	free(c->threads);
 	for (i = 0; c->buckets != NULL && i < c->nbuckets; i++) {
 		struct cache_entry *e = c->buckets[i], *next;
@@ -559,8 +836,20 @@ cache_free(struct cache **cp)
 	free(c->buckets);
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
+	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+/* An outcome of our own making, with no request behind it. */
+static void
+cache_result_plain(enum cfs_err err, struct base44_result *res)
+{
+	if (res == NULL)
+		return;
+	memset(res, 0, sizeof(*res));
+	res->err = err;
+	res->retry_after = -1;
 }
 
 static void
@@ -575,9 +864,24 @@ cache_result_of(const struct cache_entry *e, struct base44_result *res)
 	snprintf(res->message, sizeof(res->message), "%s", e->last_message);
 }
 
+static int
+cache_cancelled(const int *cancel)
+{
+	return cancel != NULL && __atomic_load_n(cancel, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* An unknown name that was refused before anything was asked costs nothing. */
+static void
+cache_release_entry_locked(struct cache *c, struct cache_entry *e)
+{
+	e->users--;
+	if (!e->known && e->requests == 0 && cache_evictable(e))
+		cache_remove_locked(c, e);
+}
+
 enum cfs_err
-cache_get(struct cache *c, const char *name, struct cache_view *view,
-    struct base44_result *res)
+cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view,
+    struct base44_result *res, const int *cancel)
 {
 	struct cache_entry *e;
 	unsigned long long seen;
@@ -589,17 +893,24 @@ cache_get(struct cache *c, const char *name, struct cache_view *view,
 	if (!name_is_connector(name))
 		return CFS_ERR_NOT_FOUND;
 	pthread_mutex_lock(&c->lock);
-	e = cache_find_or_add(c, name);
-	if (e == NULL) {
+	err = cache_entry_for(c, name, &e);
+	if (err != CFS_OK) {
+		if (err == CFS_ERR_BUSY)
+			c->unknown_stat.refused++;
 		pthread_mutex_unlock(&c->lock);
-		return CFS_ERR_NO_MEMORY;
+		return err;
 	}
+	e->users++;
 	/* Waiting uses the real clock: an injected clock does not move by itself. */
 	real_deadline = cache_default_mono_ms(NULL) + (long long)c->set.timeout_s * 1000 + 500;
 	seen = e->completions;
 	for (;;) {
 		if (c->aborted) {
 			err = CFS_ERR_ABORTED;
+			break;
+		}
+		if (cache_cancelled(cancel)) {
+			err = CFS_ERR_INTERRUPTED;
 			break;
 		}
 		now = c->hooks.mono_ms(c->hooks.arg);
@@ -674,14 +985,36 @@ cache_get(struct cache *c, const char *name, struct cache_view *view,
 			err = CFS_OK;
 			break;
 		}
+		if (!e->known && !cache_unknown_admit_locked(c, now)) {
+			err = CFS_ERR_BUSY;
+			break;
+		}
 		seen = e->completions;
 		outcome_ready = 1;
-		(void)cache_fetch_locked(c, e);
+		cache_fetch_start_locked(c, e);
 	}
-	if (err != CFS_OK)
+	if (err == CFS_ERR_BUSY || err == CFS_ERR_INTERRUPTED)
+		cache_result_plain(err, res);
+	else if (err != CFS_OK)
 		cache_result_of(e, res);
+	cache_release_entry_locked(c, e);
 	pthread_mutex_unlock(&c->lock);
 	return err;
+}
+
+enum cfs_err
+cache_get(struct cache *c, const char *name, struct cache_view *view,
+    struct base44_result *res)
+{
+	return cache_get_cancellable(c, name, view, res, NULL);
+}
+
+void
+cache_wake(struct cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	pthread_cond_broadcast(&c->done);
+	pthread_mutex_unlock(&c->lock);
 }
 
 enum cfs_err
@@ -736,49 +1069,90 @@ cache_view_release(struct cache_view *view)
 		connection_unref(&view->value);
 }
 
+/*
+ * One forced refresh of e, held by the caller (users). Joins a request in
+ * flight; otherwise asks, unless a backoff or a remembered 404 says not
+ * yet, or the unknown-name budget is spent.
+ */
 static enum cfs_err
-cache_refresh_entry_locked(struct cache *c, struct cache_entry *e)
+cache_refresh_entry_locked(struct cache *c, struct cache_entry *e, const int *cancel)
 {
 	long long real_deadline = cache_default_mono_ms(NULL) +
 	    (long long)c->set.timeout_s * 1000 + 500;
+	unsigned long long seen = e->completions;
+	long long now = c->hooks.mono_ms(c->hooks.arg);
 
-	/* A request already in flight may predate what the caller wants to see. */
-	while (e->fetching && !c->aborted && cache_default_mono_ms(NULL) < real_deadline)
+	if (!e->fetching) {
+		if (now < e->negative_until || now < e->backoff_until)
+			return e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
+		if (!e->known && !cache_unknown_admit_locked(c, now))
+			return CFS_ERR_BUSY;
+		seen = e->completions;
+		cache_fetch_start_locked(c, e);
+	}
+	while (e->completions == seen) {
+		if (c->aborted)
+			return CFS_ERR_ABORTED;
+		if (cache_cancelled(cancel))
+			return CFS_ERR_INTERRUPTED;
+		if (cache_default_mono_ms(NULL) >= real_deadline)
+			return CFS_ERR_TIMEOUT;
 		cache_wait_until(c, &c->done, real_deadline);
+	}
 	if (c->aborted)
 		return CFS_ERR_ABORTED;
-	if (e->fetching)
-		return CFS_ERR_TIMEOUT;
-	(void)cache_fetch_locked(c, e);
 	return e->last_err;
 }
 
 enum cfs_err
-cache_refresh(struct cache *c, const char *name, struct base44_result *res)
+cache_refresh(struct cache *c, const char *name, unsigned long long *generation,
+    struct base44_result *res, const int *cancel)
 {
 	struct cache_entry *e;
-	enum cfs_err err = CFS_OK, one;
-	size_t i, n = 0;
-	char (*names)[NAME_CONNECTOR_MAX + 1] = NULL;
+	enum cfs_err err;
 
-	if (res != NULL) {
-		memset(res, 0, sizeof(*res));
-		res->retry_after = -1;
-	}
+	cache_result_plain(CFS_OK, res);
+	if (generation != NULL)
+		*generation = 0;
+	if (!name_is_connector(name))
+		return CFS_ERR_NOT_FOUND;
 	pthread_mutex_lock(&c->lock);
-	if (strcmp(name, "all") != 0) {
-		if (!name_is_connector(name)) {
-			pthread_mutex_unlock(&c->lock);
-			return CFS_ERR_NOT_FOUND;
-		}
-		e = cache_find_or_add(c, name);
-		err = e ? cache_refresh_entry_locked(c, e) : CFS_ERR_NO_MEMORY;
-		if (e != NULL && err != CFS_OK)
-			cache_result_of(e, res);
+	err = cache_entry_for(c, name, &e);
+	if (err != CFS_OK) {
+		if (err == CFS_ERR_BUSY)
+			c->unknown_stat.refused++;
 		pthread_mutex_unlock(&c->lock);
+		cache_result_plain(err, res);
 		return err;
 	}
+	e->users++;
+	err = cache_refresh_entry_locked(c, e, cancel);
+	if (err == CFS_OK && generation != NULL)
+		*generation = e->generation;
+	if (err == CFS_ERR_BUSY || err == CFS_ERR_INTERRUPTED || err == CFS_ERR_ABORTED ||
+	    (err == CFS_ERR_TIMEOUT && e->fetching))
+		cache_result_plain(err, res);
+	else if (err != CFS_OK)
+		cache_result_of(e, res);
+	cache_release_entry_locked(c, e);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+enum cfs_err
+cache_refresh_all(struct cache *c,
+    void (*fn)(const char *, enum cfs_err, unsigned long long, const struct base44_result *,
+    void *), void *arg, const int *cancel)
+{
+	char (*names)[NAME_CONNECTOR_MAX + 1];
+	struct base44_result res;
+	struct cache_entry *e;
+	unsigned long long generation;
+	enum cfs_err err = CFS_OK, one;
+	size_t i, n = 0;
+
 	/* Copy the names: the lock is dropped during each request. */
+	pthread_mutex_lock(&c->lock);
 	names = calloc(c->nentries ? c->nentries : 1, sizeof(*names));
 	if (names == NULL) {
 		pthread_mutex_unlock(&c->lock);
@@ -786,17 +1160,18 @@ cache_refresh(struct cache *c, const char *name, struct base44_result *res)
 	}
 	for (i = 0; i < c->nbuckets; i++)
 		for (e = c->buckets[i]; e != NULL; e = e->next)
-			if (e->ever_fetched || e->value != NULL)
+			if (e->ever_fetched)
 				strcpy(names[n++], e->name);
-	for (i = 0; i < n; i++) {
-		e = cache_find(c, names[i]);
-		one = cache_refresh_entry_locked(c, e);
-		if (one != CFS_OK && err == CFS_OK) {
-			err = one;
-			cache_result_of(e, res);
-		}
-	}
 	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < n; i++) {
+		one = cache_refresh(c, names[i], &generation, &res, cancel);
+		if (fn != NULL)
+			fn(names[i], one, generation, &res, arg);
+		if (one != CFS_OK && err == CFS_OK)
+			err = one;
+		if (one == CFS_ERR_INTERRUPTED || one == CFS_ERR_ABORTED)
+			break;
+	}
 	free(names);
 	return err;
 }
@@ -852,6 +1227,8 @@ cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), vo
 	wall = c->hooks.wall_ms(c->hooks.arg);
 	for (i = 0; i < c->nbuckets; i++) {
 		for (e = c->buckets[i]; e != NULL; e = e->next) {
+			if (!e->known)
+				continue;	/* a stranger's probe is not a connector */
 			memset(&st, 0, sizeof(st));
 			st.name = e->name;
 			if (cache_is_fresh(c, e, now, wall))
@@ -885,4 +1262,44 @@ cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), vo
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+enum cfs_err
+cache_declare(struct cache *c, const char *name)
+{
+	struct cache_entry *e;
+	enum cfs_err err = CFS_OK;
+
+	if (!name_is_connector(name))
+		return CFS_ERR_INVALID;
+	pthread_mutex_lock(&c->lock);
+	e = cache_find(c, name);
+	if (e != NULL)
+		cache_make_known(c, e);
+	else
+		err = cache_add_locked(c, name, 1, &e);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+void
+cache_unknown_stats(struct cache *c, struct cache_unknown_stat *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->unknown_stat;
+	out->remembered = c->nunknown;
+	pthread_mutex_unlock(&c->lock);
+}
+
+int
+cache_is_known(struct cache *c, const char *name)
+{
+	struct cache_entry *e;
+	int known;
+
+	pthread_mutex_lock(&c->lock);
+	e = cache_find(c, name);
+	known = e != NULL && e->known;
+	pthread_mutex_unlock(&c->lock);
+	return known;
 }

@@ -31,12 +31,39 @@ struct cache_hooks {
 	void *arg;
 };
 
+/*
+ * What names nobody declared may cost. A name is known once it is declared
+ * (connectors=, the management listing) or fetched with success; any other
+ * name costs a request from this budget, and what is remembered about it
+ * (a 404 for negative_ttl) sits in a table of at most `remembered` names,
+ * least recently used first out. Zero fields take the CACHE_UNKNOWN_*
+ * defaults.
+ */
+struct cache_unknown_budget {
+	unsigned rate_per_s;		/* requests a second, sustained */
+	unsigned burst;			/* requests at once after a quiet spell */
+	unsigned in_flight;		/* requests for unknown names at one time */
+	unsigned remembered;		/* unknown names kept */
+};
+
+#define CACHE_UNKNOWN_RATE		20
+#define CACHE_UNKNOWN_BURST		40
+#define CACHE_UNKNOWN_IN_FLIGHT		32
+#define CACHE_UNKNOWN_REMEMBERED	1024
+
 struct cache_settings {
 	unsigned ttl_s;
 	unsigned max_stale_s;
 	unsigned negative_ttl_s;
 	unsigned timeout_s;		/* longest a reader waits for a fetch */
 	unsigned refresh_threads;	/* background refreshers; 0: none (tests) */
+	/*
+	 * Run each fetch a reader starts on a thread of its own, so that the
+	 * reader can stop waiting (an interrupted request) while the fetch
+	 * goes on; otherwise the first reader fetches in its own thread.
+	 */
+	int fetch_detached;
+	struct cache_unknown_budget unknown;
 };
 
 /* What a reader gets: one value and how long it may be served as is. */
@@ -87,8 +114,32 @@ enum cfs_err cache_new(const struct cache_settings *settings,
  */
 void cache_abort(struct cache *cache);
 
-/* Stops and joins the refresh threads, drops every value. NULL accepted. */
+/*
+ * Stops and joins the refresh threads and waits for detached fetches: no
+ * hook is called after it returns. The cache still answers peeks.
+ */
+void cache_stop(struct cache *cache);
+
+/* cache_stop(), then drops every value. NULL accepted. */
 void cache_free(struct cache **cache);
+
+/*
+ * The name is a connector the operator expects (connectors=, a listing):
+ * never refused by the unknown-name budget, never evicted, always reported.
+ */
+enum cfs_err cache_declare(struct cache *cache, const char *name);
+
+/* Counters of names not known to exist, for status.json and metrics. */
+struct cache_unknown_stat {
+	unsigned long long requests;	/* requests made for unknown names */
+	unsigned long long refused;	/* lookups refused by the budget (EAGAIN) */
+	unsigned long long evicted;	/* remembered names dropped for room */
+	size_t remembered;		/* unknown names remembered now */
+};
+void cache_unknown_stats(struct cache *cache, struct cache_unknown_stat *out);
+
+/* Declared, or fetched with success at least once. */
+int cache_is_known(struct cache *cache, const char *name);
 
 /*
  * The connector's current value, fetching it when needed (single-flight,
@@ -97,6 +148,17 @@ void cache_free(struct cache **cache);
  */
 enum cfs_err cache_get(struct cache *cache, const char *name, struct cache_view *view,
     struct base44_result *res);
+
+/*
+ * cache_get() that stops waiting with CFS_ERR_INTERRUPTED once *cancel is
+ * set (read atomically); whoever sets it then calls cache_wake(). A fetch
+ * already started goes on and its result is kept for the next reader.
+ */
+enum cfs_err cache_get_cancellable(struct cache *cache, const char *name,
+    struct cache_view *view, struct base44_result *res, const int *cancel);
+
+/* Wake every waiting reader to look at its cancel flag again. */
+void cache_wake(struct cache *cache);
 
 /* The value a reader may still be served, without any request. */
 enum cfs_err cache_peek(struct cache *cache, const char *name, struct cache_view *view);
@@ -113,11 +175,24 @@ enum cfs_err cache_check(struct cache *cache, const char *name);
 void cache_view_release(struct cache_view *view);
 
 /*
- * Fetch now, after any request already in flight, and wait for the result.
- * name "all" refreshes every known connector.
+ * Fetch now and wait for the result; *generation (when not NULL) is the
+ * value's generation after it. A request already in flight for the name is
+ * joined, not repeated, so concurrent refreshes make one request. The rate
+ * controls hold: within a backoff (Retry-After included) or a remembered
+ * 404 the last error is returned without a request, and an unknown name
+ * spends the unknown-name budget. cancel as in cache_get_cancellable().
  */
 enum cfs_err cache_refresh(struct cache *cache, const char *name,
-    struct base44_result *res);
+    unsigned long long *generation, struct base44_result *res, const int *cancel);
+
+/*
+ * cache_refresh() of every connector fetched with success since the start
+ * (never an unknown name), one after another; fn (may be NULL) is told each
+ * outcome, without the cache lock. Returns the first error, or CFS_OK.
+ */
+enum cfs_err cache_refresh_all(struct cache *cache,
+    void (*fn)(const char *name, enum cfs_err err, unsigned long long generation,
+    const struct base44_result *res, void *arg), void *arg, const int *cancel);
 
 /* Forget every value and negative entry (SIGHUP); changed() is called for each. */
 void cache_drop_all(struct cache *cache);
@@ -125,7 +200,11 @@ void cache_drop_all(struct cache *cache);
 /* Run queued background refreshes in the caller's thread (tests). */
 void cache_run_pending(struct cache *cache);
 
-/* Call fn for each connector the cache knows, under the cache's lock: fn must not call back. */
+/*
+ * Call fn for each known connector (declared or fetched with success at
+ * least once; never a name only probed), under the cache's lock: fn must
+ * not call back.
+ */
 void cache_foreach(struct cache *cache, void (*fn)(const struct cache_stat *st, void *arg),
     void *arg);
 

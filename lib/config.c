@@ -332,6 +332,12 @@ config_set(struct config *cfg, const char *key, const char *value,
 			    key, value);
 			return CFS_ERR_INVALID;
 		}
+		if (v & 0222) {
+			/* The mount is read-only: a write bit would promise what cannot be. */
+			snprintf(msg, msgsz, "%s=%.32s: write bits are not allowed (the mount is "
+			    "read-only)", key, value);
+			return CFS_ERR_INVALID;
+		}
 		*(mode_t *)(void *)(base + o->offset) = (mode_t)v;
 		break;
 	case CK_UID:

@@ -28,6 +28,8 @@ static const struct {
 	[CFS_ERR_ABORTED] = { EINTR, "aborted", "shutting down" },
 	[CFS_ERR_NO_MEMORY] = { ENOMEM, "no_memory", "out of memory" },
 	[CFS_ERR_INVALID] = { EINVAL, "invalid", "invalid argument" },
+	[CFS_ERR_BUSY] = { EAGAIN, "busy", "too many unknown names looked up; try again" },
+	[CFS_ERR_INTERRUPTED] = { EINTR, "interrupted", "interrupted" },
 };
 
 static int

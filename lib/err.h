@@ -23,6 +23,8 @@ enum cfs_err {
 	CFS_ERR_ABORTED,	/* the daemon is shutting down */
 	CFS_ERR_NO_MEMORY,
 	CFS_ERR_INVALID,	/* bad argument or configuration value */
+	CFS_ERR_BUSY,		/* the budget for names not known to exist is spent */
+	CFS_ERR_INTERRUPTED,	/* the reader's request was interrupted (Ctrl-C) */
 	CFS_ERR_COUNT
 };
 

@@ -3,6 +3,7 @@
  * changed value gets a new file inode (see tree.h). One mutex guards it all;
  * it is held only for pointer work, never across a fetch or a kernel call.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,11 +104,14 @@ tree_drop_file_locked(struct tree *t, struct tree_node *n)
 		}
 	}
 	t->ninodes--;
-	if (n->conn_prev != NULL)
+	if (n->conn == NULL) {
+		/* An ephemeral .connectorfs node: on no connector's list. */
+	} else if (n->conn_prev != NULL) {
 		n->conn_prev->conn_next = n->conn_next;
-	else
+	} else {
 		n->conn->files = n->conn_next;
-	if (n->conn_next != NULL)
+	}
+	if (n->conn != NULL && n->conn_next != NULL)
 		n->conn_next->conn_prev = n->conn_prev;
 	tree_node_destroy(n);
 }
@@ -129,8 +133,6 @@ tree_new(void)
 	if (t->inodes == NULL || t->buckets == NULL ||
 	    tree_add_node(t, NODE_ROOT, NULL) == NULL ||
 	    tree_add_node(t, NODE_CTL_DIR, NULL) == NULL ||
-	    tree_add_node(t, NODE_STATUS, NULL) == NULL ||
-	    tree_add_node(t, NODE_METRICS, NULL) == NULL ||
 	    tree_add_node(t, NODE_REFRESH, NULL) == NULL) {
 		tree_free(&t);
 		return NULL;
@@ -328,25 +330,27 @@ tree_retire_locked(struct tree *t, struct tree_node *n)
 		tree_drop_file_locked(t, n);
 }
 
-struct tree_node *
-tree_file(struct tree *t, struct tree_connector *c, enum node_kind kind, const char *key,
-    struct connection *value, unsigned long long generation, long long changed_ms,
-    int lookup)
+static struct tree_node *
+tree_file_locked(struct tree *t, struct tree_connector *c, enum node_kind kind,
+    const char *key, struct connection *value, unsigned long long generation,
+    long long changed_ms, int lookup)
 {
 	struct tree_node **slot, *n = NULL;
 	char *keycopy = NULL;
 	size_t i;
 
-	if (kind == NODE_CONFIG_FILE && !name_is_config_key(key, strlen(key)))
-		return NULL;
-	pthread_mutex_lock(&t->lock);
 	slot = tree_slot_locked(c, kind, key);
 	if (slot == NULL)
 		goto out;
-	if (*slot != NULL && (*slot)->generation == generation) {
+	/* Never back: an older view resolves to the newer node already there. */
+	if (*slot != NULL && (*slot)->generation >= generation) {
 		n = *slot;
 		goto counted;
 	}
+	/* A value older than one already shown (a key the newer one dropped). */
+	if (generation < c->newest_generation)
+		goto out;
+	c->newest_generation = generation;
 	if (key != NULL && (keycopy = strdup(key)) == NULL)
 		goto out;
 	n = tree_add_node(t, kind, c);
@@ -378,8 +382,163 @@ counted:
 	if (lookup)
 		n->nlookup++;
 out:
+	return n;
+}
+
+struct tree_node *
+tree_file(struct tree *t, struct tree_connector *c, enum node_kind kind, const char *key,
+    struct connection *value, unsigned long long generation, long long changed_ms,
+    int lookup)
+{
+	struct tree_node *n;
+
+	if (kind == NODE_CONFIG_FILE && !name_is_config_key(key, strlen(key)))
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	n = tree_file_locked(t, c, kind, key, value, generation, changed_ms, lookup);
 	pthread_mutex_unlock(&t->lock);
 	return n;
+}
+
+uint64_t
+tree_file_ino(struct tree *t, struct tree_connector *c, enum node_kind kind, const char *key,
+    struct connection *value, unsigned long long generation, long long changed_ms)
+{
+	struct tree_node *n;
+	uint64_t ino = 0;
+
+	if (kind == NODE_CONFIG_FILE && !name_is_config_key(key, strlen(key)))
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	n = tree_file_locked(t, c, kind, key, value, generation, changed_ms, 0);
+	if (n != NULL)
+		ino = n->ino;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+uint64_t
+tree_ephemeral(struct tree *t, enum node_kind kind, const char *key, char *bytes, size_t len)
+{
+	struct tree_node *n;
+	char *keycopy = NULL;
+	uint64_t ino = 0;
+
+	if (key != NULL && (keycopy = strdup(key)) == NULL) {
+		free(bytes);
+		return 0;
+	}
+	pthread_mutex_lock(&t->lock);
+	n = tree_add_node(t, kind, NULL);
+	if (n != NULL) {
+		n->key = keycopy;
+		n->ctl_bytes = bytes;
+		n->ctl_len = len;
+		n->ephemeral = 1;
+		n->current = 0;
+		n->nlookup = 1;
+		ino = n->ino;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (n == NULL) {
+		free(keycopy);
+		free(bytes);
+	}
+	return ino;
+}
+
+static struct tree_node *
+tree_ephemeral_locked(struct tree *t, uint64_t ino)
+{
+	struct tree_node *n = tree_find_ino_locked(t, ino);
+
+	return n != NULL && n->ephemeral ? n : NULL;
+}
+
+int
+tree_ctl_slice(struct tree *t, uint64_t ino, size_t off, size_t size, char **copy,
+    size_t *len, int *err)
+{
+	struct tree_node *n;
+	int rc = -1;
+
+	*copy = NULL;
+	*len = 0;
+	*err = 0;
+	pthread_mutex_lock(&t->lock);
+	n = tree_ephemeral_locked(t, ino);
+	if (n == NULL)
+		goto out;
+	rc = 0;
+	if (n->ctl_errno != 0) {
+		*err = n->ctl_errno;
+		rc = 1;
+	} else if (n->ctl_bytes != NULL || n->kind != NODE_REFRESH_FILE) {
+		rc = 1;
+		if (off < n->ctl_len) {
+			*len = n->ctl_len - off < size ? n->ctl_len - off : size;
+			*copy = malloc(*len);
+			if (*copy == NULL) {
+				*len = 0;
+				*err = ENOMEM;
+			} else {
+				memcpy(*copy, n->ctl_bytes + off, *len);
+			}
+		}
+	}
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int
+tree_ctl_size(struct tree *t, uint64_t ino, size_t *len, int *known)
+{
+	struct tree_node *n;
+	int rc = -1;
+
+	pthread_mutex_lock(&t->lock);
+	n = tree_ephemeral_locked(t, ino);
+	if (n != NULL) {
+		*len = n->ctl_len;
+		*known = n->ctl_bytes != NULL || n->ctl_errno != 0 || n->kind != NODE_REFRESH_FILE;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int
+tree_ctl_claim(struct tree *t, uint64_t ino)
+{
+	struct tree_node *n;
+	int first = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = tree_ephemeral_locked(t, ino);
+	if (n != NULL && !n->ctl_started) {
+		n->ctl_started = 1;
+		first = 1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return first;
+}
+
+void
+tree_ctl_set(struct tree *t, uint64_t ino, char *bytes, size_t len, int err)
+{
+	struct tree_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = tree_ephemeral_locked(t, ino);
+	if (n != NULL && n->ctl_bytes == NULL && n->ctl_errno == 0) {
+		n->ctl_bytes = bytes;
+		n->ctl_len = len;
+		n->ctl_errno = err;
+		bytes = NULL;
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(bytes);
 }
 
 void
@@ -390,7 +549,7 @@ tree_forget(struct tree *t, uint64_t ino, uint64_t count)
 	pthread_mutex_lock(&t->lock);
 	n = tree_find_ino_locked(t, ino);
 	/* Folders and fixed nodes are never dropped; their counts do not matter. */
-	if (n != NULL && n->value != NULL) {
+	if (n != NULL && (n->value != NULL || n->ephemeral)) {
 		n->nlookup = count >= n->nlookup ? 0 : n->nlookup - count;
 		if (n->nlookup == 0 && !n->current)
 			tree_drop_file_locked(t, n);

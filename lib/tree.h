@@ -21,9 +21,10 @@
 enum node_kind {
 	NODE_ROOT,
 	NODE_CTL_DIR,		/* .connectorfs/ */
-	NODE_STATUS,		/* .connectorfs/status.json */
-	NODE_METRICS,		/* .connectorfs/metrics */
-	NODE_REFRESH,		/* .connectorfs/refresh */
+	NODE_STATUS,		/* .connectorfs/status.json, one render */
+	NODE_METRICS,		/* .connectorfs/metrics, one render */
+	NODE_REFRESH,		/* .connectorfs/refresh/ */
+	NODE_REFRESH_FILE,	/* .connectorfs/refresh/NAME, one refresh */
 	NODE_CONN_DIR,		/* slack/ */
 	NODE_TOKEN,		/* slack/access_token */
 	NODE_CONFIG_DIR,	/* slack/connectionConfig/ */
@@ -34,9 +35,7 @@ enum node_kind {
 
 #define TREE_ROOT_INO		1
 #define TREE_CTL_INO		2
-#define TREE_STATUS_INO		3
-#define TREE_METRICS_INO	4
-#define TREE_REFRESH_INO	5
+#define TREE_REFRESH_INO	3
 #define TREE_CTL_NAME		".connectorfs"
 
 struct tree_connector;
@@ -50,12 +49,19 @@ struct tree_node {
 	struct connection *value;
 	unsigned long long generation;
 	long long changed_ms;		/* st_mtime */
-	/* .connectorfs files: bytes of their last GETATTR; under the tree lock. */
+	/*
+	 * .connectorfs files: the bytes this inode shows (a render, or a
+	 * refresh's outcome once known) or the errno it fails with; under the
+	 * tree lock (tree_ctl_*).
+	 */
 	char *ctl_bytes;
 	size_t ctl_len;
+	int ctl_errno;
+	int ctl_started;		/* a refresh was started for it */
 	/* Private to tree.c. */
 	uint64_t nlookup;		/* the kernel's references */
 	int current;			/* still what its name resolves to */
+	int ephemeral;			/* one look: dropped when the kernel forgets it */
 	struct tree_node *hash_next;
 	struct tree_node *conn_next, *conn_prev;
 };
@@ -68,6 +74,7 @@ struct tree_connector {
 	struct tree_node *token, *json, *env;
 	struct tree_node **keys;
 	size_t nkeys;
+	unsigned long long newest_generation;	/* of any file node made */
 	struct tree_node *files;
 };
 
@@ -96,12 +103,53 @@ struct tree_connector *tree_connector_find(struct tree *tree, const char *name);
  * The node a file name resolves to for the value of this generation
  * (kind NODE_TOKEN, NODE_JSON, NODE_ENV, or NODE_CONFIG_FILE with key):
  * the current node when its generation matches, else a new inode that
- * becomes current. lookup counts one kernel reference (a LOOKUP reply).
- * NULL when out of memory.
+ * becomes current. Generations only move forward: a caller holding an
+ * older value (a view taken before a rotation) gets the current, newer
+ * node, never puts its value back. lookup counts one kernel reference (a
+ * LOOKUP reply; give it back with tree_forget() if the reply fails).
+ * NULL when out of memory, or when the value is older than one the
+ * connector's files already showed (ask the cache again).
  */
 struct tree_node *tree_file(struct tree *tree, struct tree_connector *conn,
     enum node_kind kind, const char *key, struct connection *value,
     unsigned long long generation, long long changed_ms, int lookup);
+
+/*
+ * The inode number tree_file() would give, without a kernel reference
+ * (readdir); 0 when out of memory. The number is read under the lock, so
+ * a concurrent replacement cannot free the node under the caller.
+ */
+uint64_t tree_file_ino(struct tree *tree, struct tree_connector *conn, enum node_kind kind,
+    const char *key, struct connection *value, unsigned long long generation,
+    long long changed_ms);
+
+/*
+ * A new inode for one look at a .connectorfs file (kind NODE_STATUS,
+ * NODE_METRICS or NODE_REFRESH_FILE with key the connector or "all"):
+ * every LOOKUP gets its own, so the kernel can never serve one look's
+ * bytes to the next. Counted once (the LOOKUP reply) and dropped when the
+ * kernel forgets it. bytes (malloc'ed, may be NULL) become the node's.
+ * Returns the inode number, or 0 when out of memory (bytes freed).
+ */
+uint64_t tree_ephemeral(struct tree *tree, enum node_kind kind, const char *key,
+    char *bytes, size_t len);
+
+/*
+ * A slice of an ephemeral node's bytes: 1 with *copy (malloc'ed, may be
+ * NULL for an empty slice) and *len, or with *err set when it fails; 0 when
+ * its outcome is not known yet; -1 when there is no such node.
+ */
+int tree_ctl_slice(struct tree *tree, uint64_t ino, size_t off, size_t size, char **copy,
+    size_t *len, int *err);
+
+/* Size and whether the outcome is known, for GETATTR. -1 when no such node. */
+int tree_ctl_size(struct tree *tree, uint64_t ino, size_t *len, int *known);
+
+/* 1 for the first caller only: it starts the node's refresh. */
+int tree_ctl_claim(struct tree *tree, uint64_t ino);
+
+/* The outcome of a node's refresh (bytes become the node's; freed if it is gone). */
+void tree_ctl_set(struct tree *tree, uint64_t ino, char *bytes, size_t len, int err);
 
 /* The kernel dropped n references (FORGET); a replaced node may go. */
 void tree_forget(struct tree *tree, uint64_t ino, uint64_t n);

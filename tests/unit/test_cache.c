@@ -5,6 +5,7 @@
  * scripted and counts calls. Nothing sleeps; the single-flight tests use
  * real threads and wait on conditions, bounded by a few seconds.
  */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 
 #include "cache.h"
 #include "decode.h"
+#include "err.h"
 #include "names.h"
 #include "unit.h"
 
@@ -220,6 +222,8 @@ default_settings(void)
 		.negative_ttl_s = 10,
 		.timeout_s = 5,
 		.refresh_threads = 0,
+		/* No budget to speak of: the budget has tests of its own. */
+		.unknown = { 1000000, 1000000, 1000000, 1000000 },
 	};
 
 	return s;
@@ -503,7 +507,7 @@ START_TEST(test_cache_denied_ends_serving_cached_value_at_once)
 	assert_get_token("slack", "tok-1");
 	ck_assert_int_eq(changes(), 0);
 	answer_err(CFS_ERR_DENIED, 403, -1, "This endpoint is only accessible to service tokens");
-	ck_assert_int_eq(cache_refresh(C, "slack", &res), CFS_ERR_DENIED);
+	ck_assert_int_eq(cache_refresh(C, "slack", NULL, &res, NULL), CFS_ERR_DENIED);
 	ck_assert_int_eq(res.status, 403);
 	ck_assert_int_eq(changes(), 1);
 	/* Still inside the TTL, but no longer served, and no new request. */
@@ -815,6 +819,7 @@ START_TEST(test_cache_failed_fetch_logs_one_line_naming_connector_without_token)
 	ck_assert_int_eq(get_err("slack"), CFS_OK);
 	ck_assert_int_eq(unit_log_count(), 1);
 	/* A 404 is one line too, however often it is read back from the cache. */
+	ck_assert_int_eq(cache_declare(C, "github"), CFS_OK);
 	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "Connector connection not found");
 	ck_assert_int_eq(get_err("github"), CFS_ERR_NOT_FOUND);
 	ck_assert_int_eq(get_err("github"), CFS_ERR_NOT_FOUND);
@@ -991,29 +996,119 @@ END_TEST
 START_TEST(test_cache_refresh_forces_request_within_ttl)
 {
 	struct base44_result res;
+	unsigned long long gen = 0;
 
 	assert_get_token("slack", "tok-1");
 	answer_ok("tok-2", NULL);
-	ck_assert_int_eq(cache_refresh(C, "slack", &res), CFS_OK);
+	ck_assert_int_eq(cache_refresh(C, "slack", &gen, &res, NULL), CFS_OK);
+	ck_assert_uint_eq(gen, 2);
 	ck_assert_int_eq(fetches(), 2);
 	assert_get_token("slack", "tok-2");
 	ck_assert_int_eq(fetches(), 2);
-	/* Forced even in a backoff window, and for a name never read. */
 	answer_err(CFS_ERR_SERVER, 500, -1, "");
-	ck_assert_int_eq(cache_refresh(C, "slack", &res), CFS_ERR_SERVER);
+	ck_assert_int_eq(cache_refresh(C, "slack", NULL, &res, NULL), CFS_ERR_SERVER);
 	ck_assert_int_eq(res.status, 500);
-	answer_ok("tok-3", NULL);
-	ck_assert_int_eq(cache_refresh(C, "slack", &res), CFS_OK);
-	ck_assert_int_eq(cache_refresh(C, "github", &res), CFS_OK);
-	ck_assert_int_eq(fetches(), 5);
-	assert_get_token("github", "tok-3");
-	ck_assert_int_eq(fetches(), 5);
+	ck_assert_int_eq(fetches(), 3);
 }
 END_TEST
 
-START_TEST(test_cache_refresh_all_refetches_every_fetched_connector)
+START_TEST(test_cache_refresh_obeys_backoff_and_retry_after)
 {
 	struct base44_result res;
+
+	assert_get_token("slack", "tok-1");
+	answer_err(CFS_ERR_RATE_LIMITED, 429, 30, "slow down");
+	ck_assert_int_eq(cache_refresh(C, "slack", NULL, &res, NULL), CFS_ERR_RATE_LIMITED);
+	ck_assert_int_eq(fetches(), 2);
+	/* Inside Retry-After: the last error again, no request. */
+	answer_ok("tok-2", NULL);
+	advance(29000);
+	ck_assert_int_eq(cache_refresh(C, "slack", NULL, &res, NULL), CFS_ERR_RATE_LIMITED);
+	ck_assert_int_eq(res.status, 429);
+	ck_assert_int_eq(fetches(), 2);
+	advance(1000);
+	ck_assert_int_eq(cache_refresh(C, "slack", NULL, &res, NULL), CFS_OK);
+	ck_assert_int_eq(fetches(), 3);
+}
+END_TEST
+
+START_TEST(test_cache_refresh_obeys_the_negative_cache)
+{
+	struct base44_result res;
+
+	assert_get_token("notion", "tok-1");
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "gone");
+	ck_assert_int_eq(cache_refresh(C, "notion", NULL, &res, NULL), CFS_ERR_NOT_FOUND);
+	ck_assert_int_eq(cache_refresh(C, "notion", NULL, &res, NULL), CFS_ERR_NOT_FOUND);
+	ck_assert_int_eq(fetches(), 2);
+	advance(NEG_MS);
+	answer_ok("tok-2", NULL);
+	ck_assert_int_eq(cache_refresh(C, "notion", NULL, &res, NULL), CFS_OK);
+	ck_assert_int_eq(fetches(), 3);
+}
+END_TEST
+
+struct refresher {
+	pthread_t th;
+	const char *name;
+	enum cfs_err err;
+};
+
+static void *
+refresher_main(void *arg)
+{
+	struct refresher *r = arg;
+
+	r->err = cache_refresh(C, r->name, NULL, NULL, NULL);
+	return NULL;
+}
+
+START_TEST(test_cache_concurrent_refreshes_share_one_request)
+{
+	struct refresher r[8];
+	int i;
+
+	assert_get_token("slack", "tok-1");
+	pthread_mutex_lock(&F.lock);
+	F.block = 1;
+	F.count_threads = 1;
+	F.want_threads = 8;	/* every refresher has looked before the one fetch ends */
+	pthread_mutex_unlock(&F.lock);
+	for (i = 0; i < 8; i++) {
+		r[i].name = "slack";
+		ck_assert_int_eq(pthread_create(&r[i].th, NULL, refresher_main, &r[i]), 0);
+	}
+	for (i = 0; i < 8; i++)
+		pthread_join(r[i].th, NULL);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(r[i].err, CFS_OK);
+	ck_assert_int_eq(fetches(), 2);
+}
+END_TEST
+
+struct outcomes {
+	int n;
+	char names[8][NAME_CONNECTOR_MAX + 1];
+	enum cfs_err errs[8];
+};
+
+static void
+outcome_collect(const char *name, enum cfs_err err, unsigned long long generation,
+    const struct base44_result *res, void *arg)
+{
+	struct outcomes *o = arg;
+
+	(void)generation;
+	(void)res;
+	if (o->n < 8) {
+		snprintf(o->names[o->n], sizeof(o->names[0]), "%s", name);
+		o->errs[o->n++] = err;
+	}
+}
+
+START_TEST(test_cache_refresh_all_refetches_every_fetched_connector)
+{
+	struct outcomes o;
 
 	assert_get_token("slack", "tok-1");
 	assert_get_token("github", "tok-1");
@@ -1021,23 +1116,22 @@ START_TEST(test_cache_refresh_all_refetches_every_fetched_connector)
 	ck_assert_int_eq(get_err("notion"), CFS_ERR_NOT_FOUND);
 	ck_assert_int_eq(fetches(), 3);
 	answer_ok("tok-2", NULL);
-	ck_assert_int_eq(cache_refresh(C, "all", &res), CFS_OK);
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(cache_refresh_all(C, outcome_collect, &o, NULL), CFS_OK);
+	ck_assert_int_eq(o.n, 2);	/* never the name only probed */
 	ck_assert_int_eq(fetches(), 5);
 	assert_get_token("slack", "tok-2");
 	assert_get_token("github", "tok-2");
 	ck_assert_int_eq(fetches(), 5);
 	answer_err(CFS_ERR_SERVER, 502, -1, "bad gateway");
-	ck_assert_int_eq(cache_refresh(C, "all", &res), CFS_ERR_SERVER);
-	ck_assert_int_eq(res.status, 502);
+	ck_assert_int_eq(cache_refresh_all(C, NULL, NULL, NULL), CFS_ERR_SERVER);
 	ck_assert_int_eq(fetches(), 7);
 }
 END_TEST
 
 START_TEST(test_cache_refresh_all_of_empty_cache_makes_no_request)
 {
-	struct base44_result res;
-
-	ck_assert_int_eq(cache_refresh(C, "all", &res), CFS_OK);
+	ck_assert_int_eq(cache_refresh_all(C, NULL, NULL, NULL), CFS_OK);
 	ck_assert_int_eq(fetches(), 0);
 }
 END_TEST
@@ -1091,7 +1185,7 @@ START_TEST(test_cache_invalid_names_are_not_found_without_request)
 		struct base44_result res;
 
 		ck_assert_msg(get(names[i], &v, NULL) == CFS_ERR_NOT_FOUND, "'%s'", names[i]);
-		ck_assert_msg(cache_refresh(C, names[i], &res) == CFS_ERR_NOT_FOUND, "'%s'",
+		ck_assert_msg(cache_refresh(C, names[i], NULL, &res, NULL) == CFS_ERR_NOT_FOUND, "'%s'",
 		    names[i]);
 	}
 	ck_assert_int_eq(fetches(), 0);
@@ -1168,6 +1262,9 @@ START_TEST(test_cache_foreach_reports_counts_and_states)
 	struct stats s;
 	const struct cache_stat *st;
 
+	/* Declared (connectors=): reported even though they fail. */
+	ck_assert_int_eq(cache_declare(C, "notion"), CFS_OK);
+	ck_assert_int_eq(cache_declare(C, "github"), CFS_OK);
 	answer_jwt(WALL0 / 1000 + 3600);
 	ck_assert_int_eq(get_err("slack"), CFS_OK);
 	ck_assert_int_eq(get_err("slack"), CFS_OK);
@@ -1228,6 +1325,7 @@ START_TEST(test_cache_foreach_message_is_the_servers)
 	struct stats s;
 	int i;
 
+	ck_assert_int_eq(cache_declare(C, "notion"), CFS_OK);
 	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "Connector connection not found");
 	ck_assert_int_eq(get_err("notion"), CFS_ERR_NOT_FOUND);
 	memset(&s, 0, sizeof(s));
@@ -1284,6 +1382,152 @@ START_TEST(test_cache_many_connectors_survive_table_growth)
 		assert_get_token(name, name);
 	}
 	ck_assert_int_eq(fetches(), 200);
+}
+END_TEST
+
+/* Names nobody declared: the unknown-name budget */
+
+static void
+budget_start(unsigned rate, unsigned burst, unsigned in_flight, unsigned remembered)
+{
+	struct cache_settings set = default_settings();
+
+	set.unknown = (struct cache_unknown_budget){ rate, burst, in_flight, remembered };
+	cache_start(&set);
+}
+
+START_TEST(test_cache_unknown_names_beyond_the_burst_are_refused_without_request)
+{
+	char name[16];
+	int i, refused = 0;
+
+	budget_start(20, 40, 32, 1024);
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "");
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "rnd%d", i);
+		refused += get_err(name) == CFS_ERR_BUSY;
+	}
+	ck_assert_int_eq(fetches(), 40);
+	ck_assert_int_eq(refused, 60);
+	ck_assert_int_eq(err_to_errno(CFS_ERR_BUSY), EAGAIN);
+}
+END_TEST
+
+START_TEST(test_cache_unknown_budget_refills_at_its_rate)
+{
+	char name[16];
+	int i;
+
+	budget_start(20, 40, 32, 1024);
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "");
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "a%d", i);
+		ck_assert_int_eq(get_err(name), CFS_ERR_NOT_FOUND);
+	}
+	ck_assert_int_eq(get_err("b0"), CFS_ERR_BUSY);
+	advance(500);		/* 10 more at 20 a second */
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		(void)get_err(name);
+	}
+	ck_assert_int_eq(fetches(), 50);
+}
+END_TEST
+
+START_TEST(test_cache_declared_and_fetched_names_bypass_the_budget)
+{
+	char name[16];
+	int i;
+
+	budget_start(1, 1, 1, 16);
+	assert_get_token("slack", "tok-1");	/* the one token: and now slack is known */
+	ck_assert_int_eq(get_err("other"), CFS_ERR_BUSY);
+	ck_assert_int_eq(cache_declare(C, "github"), CFS_OK);
+	assert_get_token("github", "tok-1");
+	for (i = 0; i < 5; i++) {
+		advance(TTL_MS);
+		assert_get_token("slack", "tok-1");
+		assert_get_token("github", "tok-1");
+		snprintf(name, sizeof(name), "x%d", i);
+	}
+	ck_assert_int_eq(fetches(), 12);
+	ck_assert_int_eq(cache_is_known(C, "slack"), 1);
+	ck_assert_int_eq(cache_is_known(C, "other"), 0);
+}
+END_TEST
+
+START_TEST(test_cache_remembered_unknown_names_are_capped_least_recent_out)
+{
+	struct cache_unknown_stat st;
+	char name[16];
+	int i;
+
+	budget_start(1000000, 1000000, 1000, 8);
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "");
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		ck_assert_int_eq(get_err(name), CFS_ERR_NOT_FOUND);
+	}
+	ck_assert_int_eq(get_err("n0"), CFS_ERR_NOT_FOUND);	/* n0 used again: n1 is oldest */
+	ck_assert_int_eq(fetches(), 8);
+	ck_assert_int_eq(get_err("n8"), CFS_ERR_NOT_FOUND);	/* evicts n1 */
+	ck_assert_int_eq(get_err("n0"), CFS_ERR_NOT_FOUND);
+	ck_assert_int_eq(fetches(), 9);
+	ck_assert_int_eq(get_err("n1"), CFS_ERR_NOT_FOUND);	/* forgotten: asked again */
+	ck_assert_int_eq(fetches(), 10);
+	for (i = 100; i < 1100; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		(void)get_err(name);
+	}
+	cache_unknown_stats(C, &st);
+	ck_assert_uint_eq(st.remembered, 8);
+	ck_assert_uint_eq(st.requests, 1010);
+	ck_assert_uint_ge(st.evicted, 1000);
+}
+END_TEST
+
+static void
+count_stats(const struct cache_stat *st, void *arg)
+{
+	(void)st;
+	++*(int *)arg;
+}
+
+START_TEST(test_cache_unknown_names_are_never_reported_or_logged)
+{
+	int n = 0;
+
+	budget_start(100, 100, 100, 100);
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "gone");
+	ck_assert_int_eq(get_err("probe1"), CFS_ERR_NOT_FOUND);
+	answer_err(CFS_ERR_SERVER, 503, -1, "down");
+	ck_assert_int_eq(get_err("probe2"), CFS_ERR_SERVER);
+	answer_ok("tok-1", NULL);
+	assert_get_token("slack", "tok-1");
+	cache_foreach(C, count_stats, &n);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(unit_log_count(), 0);
+}
+END_TEST
+
+START_TEST(test_cache_refused_names_cost_no_memory)
+{
+	struct cache_unknown_stat st;
+	char name[16];
+	int i;
+
+	budget_start(1, 1, 1, 1024);
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "");
+	for (i = 0; i < 500; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		(void)get_err(name);
+	}
+	cache_unknown_stats(C, &st);
+	ck_assert_uint_eq(st.remembered, 1);
+	ck_assert_uint_eq(st.refused, 499);
+	/* One warning line for the lot, not one per name. */
+	ck_assert_int_eq(unit_log_count(), 1);
+	ck_assert_ptr_nonnull(strstr(unit_log_line(0), "refused"));
 }
 END_TEST
 
@@ -1358,6 +1602,7 @@ START_TEST(test_cache_single_flight_shares_a_failure)
 	int i;
 
 	memset(r, 0, sizeof(r));
+	ck_assert_int_eq(cache_declare(C, "slack"), CFS_OK);
 	answer_err(CFS_ERR_SERVER, 503, -1, "down");
 	run_readers(r, "slack");
 	ck_assert_int_eq(fetches(), 1);
@@ -1575,6 +1820,15 @@ cache_suite(void)
 	tcase_add_test(refresh, test_cache_failed_refresh_ahead_keeps_serving_until_ttl);
 	tcase_add_test(refresh, test_cache_background_threads_perform_refresh_ahead);
 	tcase_add_test(refresh, test_cache_refresh_forces_request_within_ttl);
+	tcase_add_test(refresh, test_cache_unknown_names_beyond_the_burst_are_refused_without_request);
+	tcase_add_test(refresh, test_cache_unknown_budget_refills_at_its_rate);
+	tcase_add_test(refresh, test_cache_declared_and_fetched_names_bypass_the_budget);
+	tcase_add_test(refresh, test_cache_remembered_unknown_names_are_capped_least_recent_out);
+	tcase_add_test(refresh, test_cache_unknown_names_are_never_reported_or_logged);
+	tcase_add_test(refresh, test_cache_refused_names_cost_no_memory);
+	tcase_add_test(refresh, test_cache_refresh_obeys_backoff_and_retry_after);
+	tcase_add_test(refresh, test_cache_refresh_obeys_the_negative_cache);
+	tcase_add_test(refresh, test_cache_concurrent_refreshes_share_one_request);
 	tcase_add_test(refresh, test_cache_refresh_all_refetches_every_fetched_connector);
 	tcase_add_test(refresh, test_cache_refresh_all_of_empty_cache_makes_no_request);
 	tcase_add_test(refresh, test_cache_drop_all_makes_next_get_fetch);

@@ -70,7 +70,7 @@ START_TEST(test_config_set_accepts_good_values)
 		{ "max_stale", "0" }, { "max_stale", "604800" },
 		{ "negative_ttl", "5" },
 		{ "timeout", "1" }, { "timeout", "600" },
-		{ "mode", "0" }, { "mode", "0444" }, { "mode", "600" }, { "mode", "0777" },
+		{ "mode", "0" }, { "mode", "0444" }, { "mode", "400" }, { "mode", "0555" },
 		{ "dir_mode", "0555" },
 		{ "uid", "0" }, { "uid", "root" }, { "uid", "12345" },
 		{ "gid", "0" }, { "gid", "root" }, { "gid", "54321" },
@@ -92,6 +92,23 @@ START_TEST(test_config_set_accepts_good_values)
 }
 END_TEST
 
+START_TEST(test_config_modes_with_a_write_bit_are_refused)
+{
+	static const char *const cases[][2] = {
+		{ "mode", "0600" }, { "mode", "0420" }, { "mode", "0402" }, { "mode", "0777" },
+		{ "dir_mode", "0700" }, { "dir_mode", "0520" }, { "dir_mode", "0502" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(config_set(&cfg, cases[i][0], cases[i][1], msg, sizeof(msg)),
+		    CFS_ERR_INVALID);
+		ck_assert_msg(strstr(msg, cases[i][0]) != NULL && strstr(msg, "write") != NULL,
+		    "%s=%s: %s", cases[i][0], cases[i][1], msg);
+	}
+}
+END_TEST
+
 START_TEST(test_config_set_stores_parsed_values)
 {
 	ck_assert_int_eq(config_set(&cfg, "ttl", "90", msg, sizeof(msg)), CFS_OK);
@@ -104,10 +121,10 @@ START_TEST(test_config_set_stores_parsed_values)
 	ck_assert_uint_eq(cfg.timeout, 3);
 	ck_assert_int_eq(config_set(&cfg, "mode", "0440", msg, sizeof(msg)), CFS_OK);
 	ck_assert_uint_eq(cfg.mode, 0440);
-	ck_assert_int_eq(config_set(&cfg, "mode", "644", msg, sizeof(msg)), CFS_OK);
-	ck_assert_uint_eq(cfg.mode, 0644);
-	ck_assert_int_eq(config_set(&cfg, "dir_mode", "0750", msg, sizeof(msg)), CFS_OK);
-	ck_assert_uint_eq(cfg.dir_mode, 0750);
+	ck_assert_int_eq(config_set(&cfg, "mode", "444", msg, sizeof(msg)), CFS_OK);
+	ck_assert_uint_eq(cfg.mode, 0444);
+	ck_assert_int_eq(config_set(&cfg, "dir_mode", "0550", msg, sizeof(msg)), CFS_OK);
+	ck_assert_uint_eq(cfg.dir_mode, 0550);
 	ck_assert_int_eq(config_set(&cfg, "uid", "4242", msg, sizeof(msg)), CFS_OK);
 	ck_assert_uint_eq(cfg.uid, 4242);
 	ck_assert_int_eq(config_set(&cfg, "uid", "root", msg, sizeof(msg)), CFS_OK);
@@ -548,6 +565,7 @@ config_suite(void)
 	tcase_add_test(set, test_config_init_sets_documented_defaults);
 	tcase_add_test(set, test_config_set_accepts_good_values);
 	tcase_add_test(set, test_config_set_stores_parsed_values);
+	tcase_add_test(set, test_config_modes_with_a_write_bit_are_refused);
 	tcase_add_test(set, test_config_set_refuses_bad_values_naming_the_option);
 	tcase_add_test(set, test_config_set_bad_value_keeps_previous_value);
 	tcase_add_test(set, test_config_set_refuses_tokens_on_the_command_line);
