@@ -23,6 +23,7 @@ Suite *secret_suite(void);
 Suite *buf_suite(void);
 Suite *cache_suite(void);
 Suite *status_suite(void);
+Suite *tree_suite(void);
 Suite *fuzz_regressions_suite(void);
 
 /*
