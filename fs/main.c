@@ -109,6 +109,11 @@ main_stop(struct main_signals *s, int sig)
 	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	base44_client_abort(s->ctx->api);
 	cache_abort(s->ctx->cache);
+	/*
+	 * While the loop still answers: a notification in progress may be
+	 * waiting for a folder lock that a queued request holds.
+	 */
+	notifier_halt(s->ctx->notifier);
 	fuse_session_exit(s->ctx->se);
 	/* The loop sleeps in sem_wait() or read(); a signal with a handler ends either. */
 	pthread_kill(s->loop_thread, SIGUSR1);

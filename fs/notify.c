@@ -31,6 +31,7 @@ struct notifier {
 	pthread_cond_t progress;	/* done moved, or stopping */
 	struct notify_item *head, *tail;
 	int stopping;
+	int joined;
 	unsigned long long queued;	/* items ever queued: the last ticket */
 	unsigned long long done;	/* items handled, in queue order */
 };
@@ -166,6 +167,24 @@ notifier_start(struct cfs_ctx *ctx)
 }
 
 void
+notifier_halt(struct notifier *n)
+{
+	int join;
+
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->stopping = 1;
+	join = !n->joined;
+	n->joined = 1;
+	pthread_cond_signal(&n->wake);
+	pthread_cond_broadcast(&n->progress);
+	pthread_mutex_unlock(&n->lock);
+	if (join)
+		pthread_join(n->thread, NULL);
+}
+
+void
 notifier_stop(struct notifier **np)
 {
 	struct notifier *n;
@@ -175,12 +194,7 @@ notifier_stop(struct notifier **np)
 		return;
 	n = *np;
 	*np = NULL;
-	pthread_mutex_lock(&n->lock);
-	n->stopping = 1;
-	pthread_cond_signal(&n->wake);
-	pthread_cond_broadcast(&n->progress);
-	pthread_mutex_unlock(&n->lock);
-	pthread_join(n->thread, NULL);
+	notifier_halt(n);
 	for (it = n->head; it != NULL; it = next) {
 		next = it->next;
 		free(it);
@@ -205,6 +219,11 @@ notifier_queue(struct notifier *n, const char *name)
 	}
 	snprintf(it->name, sizeof(it->name), "%s", name);
 	pthread_mutex_lock(&n->lock);
+	if (n->stopping) {
+		pthread_mutex_unlock(&n->lock);
+		free(it);
+		return 0;
+	}
 	for (q = n->head; q != NULL; q = q->next) {
 		if (strcmp(q->name, name) == 0) {	/* already queued */
 			ticket = q->ticket;

@@ -10,7 +10,15 @@
 
 struct notifier *notifier_start(struct cfs_ctx *ctx);
 
-/* Stop and join; queued names are dropped. NULL accepted. */
+/*
+ * Stop the thread and join it, keeping the notifier's memory: later pushes
+ * and syncs do nothing. Call it while the FUSE loop still answers requests:
+ * an invalidation may wait for a folder lock held by a request in the
+ * queue, and with nobody left to answer it would wait forever.
+ */
+void notifier_halt(struct notifier *n);
+
+/* Halt, then free; queued names are dropped. NULL accepted. */
 void notifier_stop(struct notifier **n);
 
 /* Queue one connector for invalidation (any thread, never blocks long). */

@@ -224,6 +224,19 @@ cache_remove_locked(struct cache *c, struct cache_entry *e)
 	free(e);
 }
 
+/*
+ * Shown in status.json and metrics: a known connector, or an unknown name
+ * whose last answer was a failure that does not say "no such connector"
+ * (the API is down, say): the operator must see that, and the LRU bounds
+ * how many there can be. A stranger's 404s are never shown.
+ */
+static int
+cache_reportable(const struct cache_entry *e)
+{
+	return e->known || (e->requests > 0 && e->last_err != CFS_OK &&
+	    e->last_err != CFS_ERR_NOT_FOUND);
+}
+
 /* Nobody is using it and nothing is pending on it. */
 static int
 cache_evictable(const struct cache_entry *e)
@@ -496,8 +509,8 @@ cache_fetch_run_locked(struct cache *c, struct cache_entry *e)
 			if (e->value != NULL && e->servable && !cache_is_stale_ok(c, e, now, wall))
 				changed = 1;
 		}
-		/* A name only probed is a stranger's: its failures would flood the log. */
-		(e->known ? log_warnx : log_debug)("%s: %s (HTTP %ld%s%s)%s%s", e->name,
+		/* A stranger's made-up names get 404s: those would flood the log. */
+		(e->known || err != CFS_ERR_NOT_FOUND ? log_warnx : log_debug)("%s: %s (HTTP %ld%s%s)%s%s", e->name,
 		    err_str(err), res.status, res.code[0] ? ", " : "", res.code,
 		    res.message[0] ? ": " : "", res.message);
 	}
@@ -1139,6 +1152,12 @@ cache_refresh(struct cache *c, const char *name, unsigned long long *generation,
 	return err;
 }
 
+static int
+cache_name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 enum cfs_err
 cache_refresh_all(struct cache *c,
     void (*fn)(const char *, enum cfs_err, unsigned long long, const struct base44_result *,
@@ -1163,6 +1182,8 @@ cache_refresh_all(struct cache *c,
 			if (e->ever_fetched)
 				strcpy(names[n++], e->name);
 	pthread_mutex_unlock(&c->lock);
+	if (n > 1)
+		qsort(names, n, sizeof(names[0]), cache_name_cmp);
 	for (i = 0; i < n; i++) {
 		one = cache_refresh(c, names[i], &generation, &res, cancel);
 		if (fn != NULL)
@@ -1227,8 +1248,8 @@ cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), vo
 	wall = c->hooks.wall_ms(c->hooks.arg);
 	for (i = 0; i < c->nbuckets; i++) {
 		for (e = c->buckets[i]; e != NULL; e = e->next) {
-			if (!e->known)
-				continue;	/* a stranger's probe is not a connector */
+			if (!cache_reportable(e))
+				continue;
 			memset(&st, 0, sizeof(st));
 			st.name = e->name;
 			if (cache_is_fresh(c, e, now, wall))

@@ -187,7 +187,7 @@ enum cfs_err cache_refresh(struct cache *cache, const char *name,
 
 /*
  * cache_refresh() of every connector fetched with success since the start
- * (never an unknown name), one after another; fn (may be NULL) is told each
+ * (never an unknown name), one after another in name order; fn (may be NULL) is told each
  * outcome, without the cache lock. Returns the first error, or CFS_OK.
  */
 enum cfs_err cache_refresh_all(struct cache *cache,
@@ -202,8 +202,9 @@ void cache_run_pending(struct cache *cache);
 
 /*
  * Call fn for each known connector (declared or fetched with success at
- * least once; never a name only probed), under the cache's lock: fn must
- * not call back.
+ * least once) and each unknown name whose last answer was a failure other
+ * than 404 (at most the unknown names remembered), under the cache's lock:
+ * fn must not call back. A name answered 404 and never known is not shown.
  */
 void cache_foreach(struct cache *cache, void (*fn)(const struct cache_stat *st, void *arg),
     void *arg);

@@ -158,8 +158,15 @@ status_render_json(struct cache *cache, long long start_ms, long long now_ms,
 		if (err == CFS_OK)
 			err = buf_append_str(out, "}}");
 	}
-	if (err == CFS_OK)
-		err = buf_append_str(out, "}}\n");
+	if (err == CFS_OK) {
+		struct cache_unknown_stat u;
+
+		/* Names probed but never found: counted, never listed by name. */
+		cache_unknown_stats(cache, &u);
+		err = status_appendf(out, "},\"unknown_names\":{\"requests\":%llu,"
+		    "\"refused\":%llu,\"evicted\":%llu,\"remembered\":%zu}}\n",
+		    u.requests, u.refused, u.evicted, u.remembered);
+	}
 	status_rows_free(&r);
 	return err;
 }
@@ -241,6 +248,25 @@ status_render_metrics(struct cache *cache, long long start_ms, long long now_ms,
 			/* Connector names are [a-z0-9_-]: safe inside a label as is. */
 			err = status_appendf(out, "%s{connector=\"%s\"} %.15g\n", sm->name, s->name, v);
 		}
+	}
+	if (err == CFS_OK) {
+		struct cache_unknown_stat u;
+
+		cache_unknown_stats(cache, &u);
+		err = status_appendf(out,
+		    "# HELP connectorfs_unknown_name_requests_total Requests for names not "
+		    "known to exist.\n# TYPE connectorfs_unknown_name_requests_total counter\n"
+		    "connectorfs_unknown_name_requests_total %llu\n", u.requests);
+		if (err == CFS_OK)
+			err = status_appendf(out, "# HELP connectorfs_unknown_name_refused_total "
+			    "Lookups of unknown names refused by the budget.\n"
+			    "# TYPE connectorfs_unknown_name_refused_total counter\n"
+			    "connectorfs_unknown_name_refused_total %llu\n", u.refused);
+		if (err == CFS_OK)
+			err = status_appendf(out, "# HELP connectorfs_unknown_names_remembered "
+			    "Unknown names remembered now.\n"
+			    "# TYPE connectorfs_unknown_names_remembered gauge\n"
+			    "connectorfs_unknown_names_remembered %zu\n", u.remembered);
 	}
 	status_rows_free(&r);
 	return err;

@@ -1493,20 +1493,25 @@ count_stats(const struct cache_stat *st, void *arg)
 	++*(int *)arg;
 }
 
-START_TEST(test_cache_unknown_names_are_never_reported_or_logged)
+START_TEST(test_cache_unknown_names_found_missing_are_never_reported_or_logged)
 {
 	int n = 0;
 
 	budget_start(100, 100, 100, 100);
 	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "gone");
 	ck_assert_int_eq(get_err("probe1"), CFS_ERR_NOT_FOUND);
-	answer_err(CFS_ERR_SERVER, 503, -1, "down");
-	ck_assert_int_eq(get_err("probe2"), CFS_ERR_SERVER);
 	answer_ok("tok-1", NULL);
 	assert_get_token("slack", "tok-1");
 	cache_foreach(C, count_stats, &n);
 	ck_assert_int_eq(n, 1);
 	ck_assert_int_eq(unit_log_count(), 0);
+	/* An outage is another matter: the operator must see it. */
+	answer_err(CFS_ERR_SERVER, 503, -1, "down");
+	ck_assert_int_eq(get_err("linear"), CFS_ERR_SERVER);
+	n = 0;
+	cache_foreach(C, count_stats, &n);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(unit_log_count(), 1);
 }
 END_TEST
 
@@ -1824,7 +1829,7 @@ cache_suite(void)
 	tcase_add_test(refresh, test_cache_unknown_budget_refills_at_its_rate);
 	tcase_add_test(refresh, test_cache_declared_and_fetched_names_bypass_the_budget);
 	tcase_add_test(refresh, test_cache_remembered_unknown_names_are_capped_least_recent_out);
-	tcase_add_test(refresh, test_cache_unknown_names_are_never_reported_or_logged);
+	tcase_add_test(refresh, test_cache_unknown_names_found_missing_are_never_reported_or_logged);
 	tcase_add_test(refresh, test_cache_refused_names_cost_no_memory);
 	tcase_add_test(refresh, test_cache_refresh_obeys_backoff_and_retry_after);
 	tcase_add_test(refresh, test_cache_refresh_obeys_the_negative_cache);
