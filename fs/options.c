@@ -270,23 +270,25 @@ options_print_help(const char *progname)
 	    "    api_key_file=FILE      file holding a management credential (a personal\n"
 	    "                           access token or b44k_ api key): the root then lists\n"
 	    "                           the app's active connectors\n"
-	    "    connectors=a,b,...     connectors the root lists before first use\n"
-	    "                           (',' or ':' separates them)\n"
+	    "    connectors=a,b,...     connectors the root lists before first use, never\n"
+	    "                           held to the unknown-name budget (',' or ':')\n"
 	    "    ttl=SECONDS            cache lifetime of a connection (default %d)\n"
 	    "    max_stale=SECONDS      serve the last value this long past ttl while\n"
 	    "                           refreshes fail (default %d)\n"
 	    "    negative_ttl=SECONDS   remember a 404 (and 401/403) this long (default %d)\n"
 	    "    timeout=SECONDS        bound on every request (default %d)\n"
 	    "    uid=USER, gid=GROUP    owner of every file (default: the mounting user)\n"
-	    "    mode=OCTAL             file mode (default %04o)\n"
-	    "    dir_mode=OCTAL         folder mode (default %04o)\n"
+	    "    mode=OCTAL             file mode, no write bit (default %04o)\n"
+	    "    dir_mode=OCTAL         folder mode, no write bit (default %04o)\n"
 	    "    cacert=FILE            CA bundle for a private CA\n"
 	    "    audit=FILE             append a JSON line per open of a connector file\n"
 	    "                           (opens then reach the daemon: slower warm reads)\n"
 	    "    allow_other            let other users in (the modes still apply)\n"
 	    "\n"
 	    "A service token is never accepted as an option (argv is public in /proc).\n"
-	    "mount(8) words such as rw, dev, suid, noauto, _netdev are accepted and ignored.\n",
+	    "The mount is always read-only; mount(8) words such as rw, dev, suid, noauto,\n"
+	    "_netdev are accepted and ignored. Re-fetch a connector now with\n"
+	    "cat MOUNTPOINT/.connectorfs/refresh/NAME (or refresh/all).\n",
 	    progname, progname, CONFIG_DEFAULT_API_URL, CONFIG_DEFAULT_TTL,
 	    CONFIG_DEFAULT_MAX_STALE, CONFIG_DEFAULT_NEGATIVE_TTL, CONFIG_DEFAULT_TIMEOUT,
 	    CONFIG_DEFAULT_MODE, CONFIG_DEFAULT_DIR_MODE);

@@ -71,7 +71,7 @@ start() {
 	step "cat mnt/notion/connection.json"
 	step "ls mnt    # notion is listed now that it has been read"
 	step "scripts/emulatorctl rotate slack    # Base44 rotates the token"
-	step "echo slack > mnt/.connectorfs/refresh    # or wait for ttl=30 to pass"
+	step "cat mnt/.connectorfs/refresh/slack    # or wait for ttl=30 to pass"
 	step "cat mnt/slack/access_token; echo"
 	step "cat mnt/nonexistent/access_token || true"
 	step "grep -o '\"slack\":{[^}]*}' mnt/.connectorfs/status.json"
