@@ -30,6 +30,8 @@ struct cfs_ctx {
 	long long mount_wall_ms;	/* st_mtime of folders */
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */
 	int no_open;			/* kernel serves opens without us (not with audit=) */
+	uint64_t init_unique;		/* kernel_io.c: the INIT request, until answered */
+	int init_replied;
 };
 
 #endif

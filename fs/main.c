@@ -21,6 +21,7 @@
 #include "control.h"
 #include "ctx.h"
 #include "http.h"
+#include "kernel_io.h"
 #include "listing.h"
 #include "log.h"
 #include "notify.h"
@@ -268,6 +269,8 @@ main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(ctx.se, opts.mountpoint) != 0)
 		goto out_session;
+	if (kernel_io_install(ctx.se) != 0)
+		log_warn("cannot hook /dev/fuse I/O: lookups in one folder will wait in line");
 	if (fuse_daemonize(opts.foreground) != 0)
 		goto out_unmount;
 	if (!opts.foreground)

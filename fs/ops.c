@@ -900,7 +900,7 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	log_debug("kernel %s no-open mode", ctx->no_open ? "supports" : "lacks");
+	log_debug("kernel %s no-open mode; capable 0x%x want 0x%x", ctx->no_open ? "supports" : "lacks", conn->capable, conn->want);
 }
 
 /*

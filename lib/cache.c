@@ -460,8 +460,17 @@ cache_fetch_run_locked(struct cache *c, struct cache_entry *e)
 		connection_unref(&fresh);
 	}
 	e->fetching = 0;
-	if (e->fetch_unknown)
+	if (e->fetch_unknown) {
 		c->unknown_in_flight--;
+		/*
+		 * A name that exists gives its request back: the budget is spent
+		 * only by names that turn out not to exist (or while the API
+		 * fails), so a script reading a hundred new connectors is never
+		 * refused, and a flood of made-up names is.
+		 */
+		if (err == CFS_OK && c->tokens + 1.0 <= (double)c->set.unknown.burst)
+			c->tokens += 1.0;
+	}
 	e->fetch_unknown = 0;
 	e->completions++;
 	if (err == CFS_OK) {

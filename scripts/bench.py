@@ -8,6 +8,8 @@ to read. Prints one Markdown table. Needs root (tmpfs and FUSE mounts).
 """
 import argparse
 import os
+import random
+import threading
 import shutil
 import statistics
 import subprocess
@@ -15,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from cfs_tools import control, is_mounted  # scripts/ is on sys.path when run
+from cfs_tools import control, is_mounted, rss_kib  # scripts/ is on sys.path when run
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "xoxb-bench-token-0123456789-abcdefghijklmnopqrs"  # 48 bytes, as PERF.md
@@ -184,6 +186,88 @@ def main():
         n = b.count("burst") - before
         control(b.url, "PUT", "latency", {"seconds": 0})
         rows.append(("requests from 64 concurrent first readers", str(n), "", None, "1"))
+
+        # 40 first reads of 40 different connectors at once, the API answering in 200 ms:
+        # they overlap (parallel lookups in one folder), against 40 x 200 ms in a line.
+        par = [f"par{i}" for i in range(40)]
+        for name in par:
+            control(b.url, "PUT", f"connections/{name}", {"access_token": TOKEN})
+        mnt_par, _ = b.mount("mnt-par", "connectors=" + ":".join(par))
+        control(b.url, "PUT", "latency", {"seconds": 0.2})
+        barrier = threading.Barrier(len(par))
+        errors = []
+
+        def first_read(name):
+            barrier.wait(10)
+            try:
+                with open(os.path.join(mnt_par, name, "access_token")) as f:
+                    f.read()
+            except OSError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=first_read, args=(n,)) for n in par]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        took = time.perf_counter() - t0
+        control(b.url, "PUT", "latency", {"seconds": 0})
+        if errors:
+            raise SystemExit(f"bench: concurrent first reads failed: {errors[0]}")
+        rows.append(("40 concurrent first reads of 40 connectors, API 200 ms",
+                     f"{took * 1000:.0f} ms", "8000 ms (one after another)", took / 8.0,
+                     "< 1 s"))
+
+        # A stranger's flood: 10,000 made-up names stat'ed by 8 threads, while the root is
+        # listed every 50 ms. Requests stay within the budget (40 + 20 a second), the daemon
+        # does not grow, and the listing is not held up.
+        mnt_flood, flood_daemon = b.mount("mnt-flood")
+        with open(os.path.join(mnt_flood, "slack", "access_token")) as f:
+            f.read()
+        counts0 = control(b.url, "GET", "counts")
+        rss0 = rss_kib(flood_daemon.pid)
+        names = [f"rnd{random.getrandbits(40):x}" for _ in range(10000 // scale)]
+        done = threading.Event()
+        ls_times = []
+
+        def lister():
+            while not done.is_set():
+                t = time.perf_counter()
+                os.listdir(mnt_flood)
+                ls_times.append(time.perf_counter() - t)
+                time.sleep(0.05)
+
+        def prober(chunk):
+            for name in chunk:
+                try:
+                    os.stat(os.path.join(mnt_flood, name))
+                except OSError:
+                    pass
+
+        lt = threading.Thread(target=lister)
+        lt.start()
+        probers = [threading.Thread(target=prober, args=(names[i::8],)) for i in range(8)]
+        t0 = time.perf_counter()
+        for t in probers:
+            t.start()
+        for t in probers:
+            t.join()
+        flood_s = time.perf_counter() - t0
+        done.set()
+        lt.join()
+        counts1 = control(b.url, "GET", "counts")
+        flood_requests = sum(v - counts0.get(k, 0) for k, v in counts1.items()
+                             if k.startswith("rnd"))
+        rss1 = rss_kib(flood_daemon.pid)
+        rows.append((f"requests for {len(names)} random names ({flood_s:.1f} s)",
+                     str(flood_requests), f"{len(names)} (one each, before)",
+                     flood_requests / len(names), f"≤ {40 + 20 * flood_s:.0f}"))
+        rows.append(("daemon RSS growth after them", f"{(rss1 - rss0) / 1024:.2f} MiB",
+                     f"{rss0 / 1024:.1f} MiB before", None, "bounded"))
+        rows.append(("`ls` of the root during the flood (median / worst)",
+                     f"{statistics.median(ls_times) * 1000:.1f} / {max(ls_times) * 1000:.1f} ms",
+                     "", None, "< 1 s"))
 
         # A 10 s full-speed read loop with ttl=2: refresh-ahead, no storm.
         mnt2, _ = b.mount("mnt-ttl2", "ttl=2")

@@ -1440,8 +1440,11 @@ START_TEST(test_cache_declared_and_fetched_names_bypass_the_budget)
 	int i;
 
 	budget_start(1, 1, 1, 16);
-	assert_get_token("slack", "tok-1");	/* the one token: and now slack is known */
-	ck_assert_int_eq(get_err("other"), CFS_ERR_BUSY);
+	assert_get_token("slack", "tok-1");	/* and now slack is known */
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "");
+	ck_assert_int_eq(get_err("other"), CFS_ERR_NOT_FOUND);	/* spends the one token */
+	ck_assert_int_eq(get_err("another"), CFS_ERR_BUSY);
+	answer_ok("tok-1", NULL);
 	ck_assert_int_eq(cache_declare(C, "github"), CFS_OK);
 	assert_get_token("github", "tok-1");
 	for (i = 0; i < 5; i++) {
@@ -1450,9 +1453,29 @@ START_TEST(test_cache_declared_and_fetched_names_bypass_the_budget)
 		assert_get_token("github", "tok-1");
 		snprintf(name, sizeof(name), "x%d", i);
 	}
-	ck_assert_int_eq(fetches(), 12);
+	ck_assert_int_eq(fetches(), 13);
 	ck_assert_int_eq(cache_is_known(C, "slack"), 1);
 	ck_assert_int_eq(cache_is_known(C, "other"), 0);
+}
+END_TEST
+
+START_TEST(test_cache_names_that_exist_give_their_request_back)
+{
+	char name[16];
+	int i;
+
+	budget_start(1, 2, 32, 1024);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "real%d", i);
+		answer_ok(name, NULL);
+		assert_get_token(name, name);
+	}
+	ck_assert_int_eq(fetches(), 100);
+	/* Made-up names still spend it. */
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "");
+	ck_assert_int_eq(get_err("fake1"), CFS_ERR_NOT_FOUND);
+	ck_assert_int_eq(get_err("fake2"), CFS_ERR_NOT_FOUND);
+	ck_assert_int_eq(get_err("fake3"), CFS_ERR_BUSY);
 }
 END_TEST
 
@@ -1829,6 +1852,7 @@ cache_suite(void)
 	tcase_add_test(refresh, test_cache_unknown_budget_refills_at_its_rate);
 	tcase_add_test(refresh, test_cache_declared_and_fetched_names_bypass_the_budget);
 	tcase_add_test(refresh, test_cache_remembered_unknown_names_are_capped_least_recent_out);
+	tcase_add_test(refresh, test_cache_names_that_exist_give_their_request_back);
 	tcase_add_test(refresh, test_cache_unknown_names_found_missing_are_never_reported_or_logged);
 	tcase_add_test(refresh, test_cache_refused_names_cost_no_memory);
 	tcase_add_test(refresh, test_cache_refresh_obeys_backoff_and_retry_after);
