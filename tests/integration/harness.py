@@ -140,6 +140,24 @@ def errname(n):
     return "success" if n is None else errno.errorcode.get(n, str(n))
 
 
+def refresh_path(mnt, name):
+    """MOUNT/.connectorfs/refresh/NAME (mnt: a Mount or a mountpoint path)."""
+    root = mnt if isinstance(mnt, str) else mnt.path
+    return os.path.join(root, ".connectorfs", "refresh", name)
+
+
+def refresh(mnt, name):
+    """Force a re-fetch of name (a connector, or "all") by reading .connectorfs/refresh/NAME
+    through a fresh open: (text, None) when the read succeeded, (None, errno) when it failed.
+    The read returns once the new value is what the next open of the connector's files sees;
+    it prints "NAME generation N\\n" (for "all": one such line, or "NAME error: TEXT", per
+    connector fetched with success since the mount, sorted by name)."""
+    try:
+        return read_file(refresh_path(mnt, name)).decode("utf-8", "replace"), None
+    except OSError as exc:
+        return None, exc.errno
+
+
 class ControlError(Exception):
     pass
 

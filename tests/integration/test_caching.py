@@ -1,5 +1,5 @@
 """Caching: warm reads make no request, concurrent first readers make one, rotations show up
-after the TTL or at once through .connectorfs/refresh (whole, with the new size and mtime),
+after the TTL or at once by reading .connectorfs/refresh/NAME (whole, with the new size and mtime),
 outages are bridged by the last value for max_stale with backoff, and a JWT's exp caps it all."""
 
 import base64
@@ -9,6 +9,7 @@ import os
 import threading
 import time
 
+import harness
 from harness import TestCase, read_file, wait_until
 
 SLACK = "xoxb-demo-slack-token-0001"
@@ -72,11 +73,11 @@ class RotationTest(TestCase):
         return False
 
     def refresh(self, mnt, what):
-        fd = os.open(os.path.join(mnt.path, ".connectorfs", "refresh"), os.O_WRONLY)
-        try:
-            self.assertEqual(len(what), os.write(fd, what))
-        finally:
-            os.close(fd)
+        """Read .connectorfs/refresh/WHAT; it must succeed. Returns the text it printed."""
+        text, err = harness.refresh(mnt, what)
+        self.assertIsNone(err, "reading refresh/%s failed with %s"
+                          % (what, harness.errname(err)))
+        return text
 
     def test_rotation_is_visible_after_the_ttl_longer_then_shorter(self):
         mnt = self.mount(["ttl=1"])
@@ -97,7 +98,7 @@ class RotationTest(TestCase):
                 self.assertEqual(b"SLACK_ACCESS_TOKEN=" + new + b"\n", read_file(env))
                 old, st0 = new, st
 
-    def test_refresh_file_makes_a_rotation_visible_at_once(self):
+    def test_reading_refresh_makes_a_rotation_visible_at_once(self):
         mnt = self.mount(["ttl=60"])
         path = os.path.join(mnt.path, "slack", "access_token")
         doc = os.path.join(mnt.path, "slack", "connection.json")
@@ -109,9 +110,10 @@ class RotationTest(TestCase):
                 time.sleep(0.01)
                 new = self.emu.rotate("slack", length=length)
                 before = self.emu.count("slack")
-                self.refresh(mnt, b"slack\n")
+                text = self.refresh(mnt, "slack")
+                self.assertRegex(text, r"^slack generation \d+\n$")
                 self.assertEqual(before + 1, self.emu.count("slack"),
-                                 "the refresh write returned before its request")
+                                 "the refresh read did not make exactly one request")
                 self.assertEqual(new.encode(), read_file(path))
                 self.assertEqual(('{"accessToken":"%s","connectionConfig":null}\n' % new)
                                  .encode(), read_file(doc))
@@ -126,10 +128,10 @@ class RotationTest(TestCase):
                  for t in ("slack", "notion", "github")}
         for p in paths.values():
             read_file(p)
-        # Several rounds: the write must return only once every new value is in place.
+        # Several rounds: the read must return only once every new value is in place.
         for round in range(10):
             new = {t: self.emu.rotate(t, length=30 + 10 * (round % 3)) for t in paths}
-            self.refresh(mnt, b"all\n")
+            self.refresh(mnt, "all")
             for t, p in paths.items():
                 with self.subTest(round=round, type=t):
                     self.assertEqual(new[t].encode(), read_file(p))
@@ -141,7 +143,7 @@ class RotationTest(TestCase):
         read_file(path)
         st0 = os.stat(path)
         time.sleep(0.01)
-        self.refresh(mnt, b"slack")
+        self.refresh(mnt, "slack")
         self.assertEqual(2, self.emu.count("slack"))
         st = os.stat(path)
         self.assertEqual(st0.st_mtime_ns, st.st_mtime_ns,

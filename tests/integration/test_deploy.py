@@ -844,8 +844,9 @@ class ContainerTest(TestCase):
         self.assertIsNone(mounted_fstype(target))
 
         new = self.emu.rotate("slack")
-        with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
-            f.write("slack\n")
+        text, err = harness.refresh(mnt, "slack")
+        self.assertIsNone(err, "refresh/slack: %s" % harness.errname(err))
+        self.assertRegex(text, r"^slack generation \d+\n$")
         self.assertEqual(new, ns.read(token))
         self.assertEqual(errno.EROFS, ns("write", token))
         self.assertEqual(errno.EROFS, ns("create", os.path.join(target, "new-file")))

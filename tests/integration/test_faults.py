@@ -7,6 +7,7 @@ import json
 import os
 import socket
 
+import harness
 from harness import TestCase, read_file
 
 SLACK = "xoxb-demo-slack-token-0001"
@@ -101,13 +102,8 @@ class FaultTest(TestCase):
         path = os.path.join(mnt.path, "slack", "access_token")
         self.assertEqual(SLACK.encode(), read_file(path))
         self.emu.delete("slack")
-        fd = os.open(os.path.join(mnt.path, ".connectorfs", "refresh"), os.O_WRONLY)
-        try:
-            with self.assertRaises(OSError) as raised:
-                os.write(fd, b"slack\n")  # the refresh itself reports the 404
-            self.assertEqual(errno.ENOENT, raised.exception.errno)
-        finally:
-            os.close(fd)
+        # The refresh itself reports the 404: the read of refresh/slack fails with ENOENT.
+        self.assertEqual((None, errno.ENOENT), harness.refresh(mnt, "slack"))
         self.assertEqual(errno.ENOENT, read_or_errno(path))
         st = self.status_of(mnt, "slack")
         self.assertEqual("not_found", st["state"])

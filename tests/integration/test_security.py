@@ -93,13 +93,8 @@ def as_user(uid, gid, op, path, groups=(), arg=None):
 
 
 def refresh(mnt, name):
-    """Write name to .connectorfs/refresh; the errno it failed with, or None."""
-    try:
-        with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
-            f.write(name + "\n")
-    except OSError as exc:
-        return exc.errno
-    return None
+    """Read .connectorfs/refresh/NAME (a forced re-fetch); the errno it failed with, or None."""
+    return harness.refresh(mnt, name)[1]
 
 
 def open_to_others(testcase, mnt):
@@ -271,19 +266,23 @@ class PermissionTest(TestCase):
                 if want is None:
                     self.assertEqual(SLACK.encode(), data)
 
-    def test_only_the_owner_may_write_the_refresh_file(self):
-        # Readable by everyone, but forcing re-fetches (and burning the API's rate limit)
-        # stays with the owner.
+    def test_no_user_may_write_under_the_refresh_folder(self):
+        # Refreshes are forced by reading .connectorfs/refresh/NAME; the mount is read-only, so
+        # a write there fails with EROFS for everyone (root included) and makes no request.
         mnt = self.mount(["ttl=60", "allow_other", "mode=0444", "dir_mode=0555"])
         open_to_others(self, mnt)
         token = os.path.join(mnt.path, "slack", "access_token")
         err, data = as_user(STRANGER_UID, STRANGER_GID, "read", token)
         self.assertEqual((None, SLACK.encode()), (err, data))
         before = self.emu.count("slack")
-        err, _ = as_user(STRANGER_UID, STRANGER_GID, "write",
-                         os.path.join(mnt.path, ".connectorfs", "refresh"), arg="slack\n")
-        self.assertEqual(errno.EACCES, err, errno.errorcode.get(err))
-        self.assertEqual(before, self.emu.count("slack"), "the refused write made a request")
+        for name in ("slack", "all"):
+            path = harness.refresh_path(mnt, name)
+            with self.subTest(user="stranger", name=name):
+                err, _ = as_user(STRANGER_UID, STRANGER_GID, "write", path, arg="slack\n")
+                self.assertEqual(errno.EROFS, err, errno.errorcode.get(err))
+            with self.subTest(user="root", name=name):
+                self.assertEqual(errno.EROFS, errno_of(os.open, path, os.O_WRONLY))
+        self.assertEqual(before, self.emu.count("slack"), "a refused write made a request")
 
 
 class LeakTest(TestCase):
@@ -324,7 +323,9 @@ class LeakTest(TestCase):
         for t in ("slack", "notion"):
             self.emu.rotate(t)
         self.emu.rotate("github", length=3000)
-        self.assertIsNone(refresh(mnt, "all"))
+        text, err = harness.refresh(mnt, "all")
+        self.assertIsNone(err, harness.errname(err))
+        self.assertNoToken("the output of refresh/all", text.encode())
         read_everything()
 
         self.emu.fail("slack", status=500, body={"detail": "database on fire"})

@@ -1,10 +1,12 @@
 """The tree: names, exact bytes, sizes, modes, owners and inode numbers of every file, what
 the root lists, the request connectorfs sends, and the .connectorfs status files."""
 
+import errno
 import json
 import os
 import stat
 
+import harness
 from harness import SERVICE_TOKEN, TestCase, read_file
 
 SLACK = "xoxb-demo-slack-token-0001"
@@ -77,6 +79,12 @@ TYPED_CONFIG = [
 
 
 class TreeTest(TestCase):
+
+    def refresh(self, mnt, name):
+        """Force a re-fetch by reading .connectorfs/refresh/NAME; it must succeed."""
+        text, err = harness.refresh(mnt, name)
+        self.assertIsNone(err, "refresh/%s: %s" % (name, harness.errname(err)))
+        self.assertRegex(text, r"^%s generation \d+\n$" % name)
 
     def assertTree(self, mnt, type, expected):
         base = os.path.join(mnt.path, type)
@@ -179,12 +187,10 @@ class TreeTest(TestCase):
         first = [os.stat(p).st_ino for p in paths]
         self.assertEqual(len(set(first)), len(first), "inode numbers must be distinct")
         self.assertEqual(first, [os.stat(p).st_ino for p in paths])
-        with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
-            f.write("share_point\n")  # same value again: nothing is replaced
+        self.refresh(mnt, "share_point")  # same value again: nothing is replaced
         self.assertEqual(first, [os.stat(p).st_ino for p in paths])
         new = self.emu.rotate("share_point", length=80)
-        with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
-            f.write("share_point\n")
+        self.refresh(mnt, "share_point")
         self.assertEqual(new.encode(), read_file(os.path.join(mnt.path, "share_point",
                                                               "access_token")))
         after = [os.stat(p).st_ino for p in paths]
@@ -203,8 +209,7 @@ class TreeTest(TestCase):
             try:
                 head = os.read(fd, 4)
                 new = self.emu.rotate("slack", length=length)
-                with open(os.path.join(mnt.path, ".connectorfs", "refresh"), "w") as f:
-                    f.write("slack\n")
+                self.refresh(mnt, "slack")
                 rest = b""
                 while True:
                     chunk = os.read(fd, 3)
@@ -249,11 +254,18 @@ class TreeTest(TestCase):
         self.assertNotIn("notconnected", os.listdir(mnt.path))
         self.assertEqual(["metrics", "refresh", "status.json"],
                          sorted(os.listdir(os.path.join(mnt.path, ".connectorfs"))))
+        self.assertTrue(stat.S_ISDIR(os.stat(harness.refresh_path(mnt, "")).st_mode),
+                        ".connectorfs/refresh must be a folder")
 
     def test_status_json_and_metrics_report_each_connector(self):
-        mnt = self.mount(["ttl=60"])
+        # notion is known (connectors=) and failing: it has a row with its last error. A name
+        # that turned out not to exist (a 404 on lookup) has none, in either file.
+        mnt = self.mount(["ttl=60", "connectors=slack:notion"])
         mnt.expect_log(r"^connectorfs: notconnected: connector not connected \(HTTP 404")
+        mnt.expect_log(r"^connectorfs: notion: server error \(HTTP 500")
         read_file(os.path.join(mnt.path, "slack", "access_token"))
+        self.emu.fail(type="notion", count=1, status=500)
+        self.assertErrno(errno.EIO, read_file, os.path.join(mnt.path, "notion", "access_token"))
         self.assertFalse(os.path.exists(os.path.join(mnt.path, "notconnected",
                                                      "access_token")))
         raw = read_file(os.path.join(mnt.path, ".connectorfs", "status.json"))
@@ -261,26 +273,28 @@ class TreeTest(TestCase):
                                                         "status.json")).st_size)
         status = json.loads(raw)
         conns = status["connectors"]
+        self.assertNotIn("notconnected", conns, "a name that does not exist has a status row")
         slack = conns["slack"]
         for field in ("state", "fetched_at", "changed_at", "generation", "requests",
                       "failures", "last_error"):
             self.assertIn(field, slack)
-            self.assertIn(field, conns["notconnected"])
+            self.assertIn(field, conns["notion"])
         self.assertEqual(1, slack["requests"])
         self.assertEqual(0, slack["failures"])
         self.assertGreaterEqual(slack["generation"], 1)
         self.assertIsNotNone(slack["fetched_at"])
         self.assertIsNotNone(slack["changed_at"])
         self.assertIsNone(slack["last_error"])
-        nc = conns["notconnected"]
-        self.assertIsNotNone(nc["last_error"])
-        self.assertEqual(1, nc["failures"])
-        self.assertIn("404", json.dumps(nc["last_error"]))
+        failing = conns["notion"]
+        self.assertIsNotNone(failing["last_error"])
+        self.assertEqual(1, failing["failures"])
+        self.assertIn("500", json.dumps(failing["last_error"]))
 
         metrics = read_file(os.path.join(mnt.path, ".connectorfs", "metrics")).decode()
         lines = metrics.splitlines()
         self.assertIn("# TYPE connectorfs_requests_total counter", lines)
         self.assertIn('connectorfs_requests_total{connector="slack"} 1', lines)
+        self.assertNotIn("notconnected", metrics)
         for text in (raw.decode(), metrics):
             for secret in self.emu.all_secrets():
                 self.assertNotIn(secret, text)
