@@ -211,14 +211,19 @@ in_root() {
 }
 
 # run_logged ROOT COMMAND LOG: COMMAND in the project, its output shown as it comes and kept.
+# The output is followed in the log, not through a pipe, so that a daemon the command leaves
+# running with the pipe open cannot hang this script; and the script waits with `wait`, which
+# a signal interrupts (its trap then stops what runs in the copy), not on a foreground pipeline.
 run_logged() {
 	echo "### $2" >>"$3"
 	in_root "$1" "$proj_in_root" "$2" >>"$3" 2>&1 &
 	pid=$!
-	# Follows the log, not a pipe, so that a daemon the command leaves running with the
-	# pipe open could not hang this script.
-	tail -n +1 -f --pid="$pid" "$3" 2>/dev/null | sed -u 's/^/  | /' || true
-	wait "$pid"
+	tail -n +1 -f --pid="$pid" "$3" 2>/dev/null | sed -u 's/^/  | /' &
+	follower=$!
+	rc=0
+	wait "$pid" || rc=$?
+	wait "$follower" || true
+	return "$rc"
 }
 
 summary=""
