@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "control.h"
 #include "log.h"
@@ -63,14 +64,6 @@ struct control {
 	int stopping;
 };
 
-static long long
-control_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct control *
 control_new(struct cfs_ctx *ctx)
@@ -130,7 +123,7 @@ control_refresh_name_ok(struct cfs_ctx *ctx, const char *name)
 static void
 control_file_attr(const struct cfs_ctx *ctx, uint64_t ino, size_t size, struct stat *st)
 {
-	long long ms = control_wall_ms();
+	long long ms = clock_wall_ms();
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -141,8 +134,7 @@ control_file_attr(const struct cfs_ctx *ctx, uint64_t ino, size_t size, struct s
 	st->st_size = (off_t)size;
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-	st->st_mtim.tv_sec = (time_t)(ms / 1000);
-	st->st_mtim.tv_nsec = (long)(ms % 1000) * 1000000L;
+	st->st_mtim = clock_timespec(ms);
 	st->st_ctim = st->st_mtim;
 	st->st_atim = st->st_mtim;
 }
@@ -157,9 +149,9 @@ control_render(struct cfs_ctx *ctx, enum node_kind kind, uint64_t *ino, size_t *
 
 	buf_init(&b, CONTROL_STATUS_MAX);
 	if (kind == NODE_STATUS)
-		err = status_render_json(ctx->cache, ctx->mount_wall_ms, control_wall_ms(), &b);
+		err = status_render_json(ctx->cache, ctx->mount_wall_ms, clock_wall_ms(), &b);
 	else
-		err = status_render_metrics(ctx->cache, ctx->mount_wall_ms, control_wall_ms(), &b);
+		err = status_render_metrics(ctx->cache, ctx->mount_wall_ms, clock_wall_ms(), &b);
 	if (err != CFS_OK) {
 		buf_reset(&b);
 		return err_to_errno(err);
@@ -228,8 +220,7 @@ control_dir_attr(const struct cfs_ctx *ctx, uint64_t ino, struct stat *st)
 	st->st_uid = ctx->cfg->uid;
 	st->st_gid = ctx->cfg->gid;
 	st->st_blksize = 4096;
-	st->st_mtim.tv_sec = (time_t)(ctx->mount_wall_ms / 1000);
-	st->st_mtim.tv_nsec = (long)(ctx->mount_wall_ms % 1000) * 1000000L;
+	st->st_mtim = clock_timespec(ctx->mount_wall_ms);
 	st->st_ctim = st->st_mtim;
 	st->st_atim = st->st_mtim;
 }

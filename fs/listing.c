@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "listing.h"
 #include "log.h"
 #include "names.h"
@@ -26,14 +27,6 @@ struct listing {
 	int failing;			/* logged once per outage */
 };
 
-static long long
-listing_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t
 listing_width(const struct integration *rows, size_t n, size_t off, const char *title)
@@ -138,7 +131,7 @@ listing_foreach_active(struct listing *l, void (*fn)(const char *, void *), void
 {
 	struct base44_result res;
 	struct integration *rows;
-	long long now = listing_now_ms();
+	long long now = clock_mono_ms();
 	size_t n, i;
 
 	pthread_mutex_lock(&l->lock);

@@ -15,6 +15,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "clock.h"
 #include "audit.h"
 #include "base44.h"
 #include "cache.h"
@@ -38,14 +39,6 @@
  */
 #define MAIN_MAX_THREADS 96
 
-static long long
-main_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum cfs_err
 main_fetch(void *arg, const char *name, struct connection **out, struct base44_result *res)
@@ -253,7 +246,7 @@ main(int argc, char *argv[])
 			goto out_api;
 	}
 	ctx.cfg = &opts.cfg;
-	ctx.mount_wall_ms = main_wall_ms();
+	ctx.mount_wall_ms = clock_wall_ms();
 	ctx.attr_timeout_max = (double)opts.cfg.ttl / 16.0;
 	ctx.tree = tree_new();
 	if (ctx.tree == NULL)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "notify.h"
 
@@ -259,13 +260,7 @@ notifier_sync(struct notifier *n, const char *name, long timeout_ms)
 
 	if (n == NULL || (ticket = notifier_queue(n, name)) == 0)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = clock_timespec(clock_mono_ms() + timeout_ms);
 	pthread_mutex_lock(&n->lock);
 	while (n->done < ticket && !n->stopping && rc == 0)
 		rc = pthread_cond_timedwait(&n->progress, &n->lock, &deadline);

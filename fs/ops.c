@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "audit.h"
 #include "buf.h"
 #include "control.h"
@@ -131,8 +132,7 @@ ops_file_bytes(const struct tree_node *n, const struct connection *v, const char
 static void
 ops_set_times(struct stat *st, long long ms)
 {
-	st->st_mtim.tv_sec = (time_t)(ms / 1000);
-	st->st_mtim.tv_nsec = (long)(ms % 1000) * 1000000L;
+	st->st_mtim = clock_timespec(ms);
 	st->st_ctim = st->st_mtim;
 	st->st_atim = st->st_mtim;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "audit.h"
 #include "buf.h"
 #include "jsonw.h"
@@ -52,7 +53,6 @@ enum cfs_err
 audit_record(struct audit *a, uid_t uid, gid_t gid, pid_t pid, const char *path)
 {
 	char exe[PATH_MAX], proc[64], head[160];
-	struct timespec ts;
 	struct buf b;
 	enum cfs_err err;
 	ssize_t n;
@@ -62,11 +62,10 @@ audit_record(struct audit *a, uid_t uid, gid_t gid, pid_t pid, const char *path)
 	if (n < 0)
 		n = snprintf(exe, sizeof(exe), "?");
 	exe[n] = '\0';
-	clock_gettime(CLOCK_REALTIME, &ts);
 	buf_init(&b, AUDIT_LINE_MAX);
 	err = buf_append_str(&b, "{\"time\":");
 	if (err == CFS_OK)
-		err = jsonw_time(&b, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		err = jsonw_time(&b, clock_wall_ms());
 	snprintf(head, sizeof(head), ",\"uid\":%lu,\"gid\":%lu,\"pid\":%ld,\"exe\":",
 	    (unsigned long)uid, (unsigned long)gid, (long)pid);
 	if (err == CFS_OK)

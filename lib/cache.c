@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cache.h"
 #include "log.h"
 #include "names.h"
@@ -93,31 +94,23 @@ struct cache {
 static long long
 cache_default_mono_ms(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 static long long
 cache_default_wall_ms(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_wall_ms();
 }
 
 /* Wait on cv until a CLOCK_MONOTONIC deadline (ms); c->lock is held. */
 static void
 cache_wait_until(struct cache *c, pthread_cond_t *cv, long long deadline_ms)
 {
-	struct timespec ts;
+	struct timespec ts = clock_timespec(deadline_ms);
 
-	ts.tv_sec = (time_t)(deadline_ms / 1000);
-	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 	(void)pthread_cond_timedwait(cv, &c->lock, &ts);
 }
 

@@ -1,0 +1,21 @@
+/*
+ * clock.h: milliseconds, the one unit of time in the tree (after curl's
+ * Curl_now()): monotonic for deadlines and ages, wall for what a user sees
+ * (st_mtime, status.json). One place turns a timespec into milliseconds
+ * and back.
+ */
+#ifndef CFS_CLOCK_H
+#define CFS_CLOCK_H
+
+#include <time.h>
+
+/* CLOCK_MONOTONIC in milliseconds: deadlines, ages, backoff. */
+long long clock_mono_ms(void);
+
+/* Unix time in milliseconds. */
+long long clock_wall_ms(void);
+
+/* ms of either clock as a timespec (st_mtim, pthread_cond_timedwait()). */
+struct timespec clock_timespec(long long ms);
+
+#endif
