@@ -98,7 +98,6 @@ options_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	char msg[512] = "", keybuf[64];
 	const char *eq, *value;
 	size_t klen;
-	int rc;
 
 	(void)outargs;
 	switch (key) {
@@ -168,9 +167,8 @@ options_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	memcpy(keybuf, arg, klen);
 	keybuf[klen] = '\0';
 	if (!config_is_option(keybuf))
-		return 1;
-	rc = config_set(&o->cfg, keybuf, value, msg, sizeof(msg));
-	if (rc != CFS_OK) {
+		return 1;	/* libfuse's, or nobody's: it judges */
+	if (config_set(&o->cfg, keybuf, value, msg, sizeof(msg)) != CFS_OK) {
 		fprintf(stderr, "connectorfs: %s\n", msg);
 		st->failed = 1;
 		return -1;

@@ -280,7 +280,7 @@ config_is_option(const char *key)
 	return 0;
 }
 
-int
+enum cfs_err
 config_set(struct config *cfg, const char *key, const char *value,
     char *msg, size_t msgsz)
 {
@@ -303,8 +303,10 @@ config_set(struct config *cfg, const char *key, const char *value,
 	for (o = config_options; o->key != NULL; o++)
 		if (strcmp(key, o->key) == 0)
 			break;
-	if (o->key == NULL)
-		return 1;
+	if (o->key == NULL) {
+		snprintf(msg, msgsz, "unknown option '%.64s'", key);
+		return CFS_ERR_INVALID;
+	}
 	if (value == NULL || (*value == '\0' && o->kind != CK_LIST)) {
 		snprintf(msg, msgsz, "option %s needs a value (%s=...)", key, key);
 		return CFS_ERR_INVALID;

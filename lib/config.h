@@ -65,20 +65,23 @@ enum cfs_err config_from_env(struct config *cfg, char *msg, size_t msgsz);
 void config_scrub_env(void);
 
 /*
- * Set one option. Returns CFS_ERR_INVALID with a one-line reason in msg for
- * an unknown key, a bad value, or a secret offered on the command line.
- * Returns 1 (not an error) when key is not one of ours, so the caller can
- * hand it on to libfuse.
+ * 1 when key is one of ours (a setting, or a secret key config_set() refuses
+ * with a pointer to the safe way); 0 when it is not, so the caller can hand it
+ * on to libfuse. Asked before config_set(), which has no "not ours" answer.
  */
-int config_set(struct config *cfg, const char *key, const char *value,
+int config_is_option(const char *key);
+
+/*
+ * Set one option. CFS_ERR_INVALID with a one-line reason in msg for a bad
+ * value, a secret offered on the command line, or a key that
+ * config_is_option() does not know; CFS_ERR_NO_MEMORY when out of memory.
+ */
+enum cfs_err config_set(struct config *cfg, const char *key, const char *value,
     char *msg, size_t msgsz);
 
 /* Append one name to connectors= (fstab's "connectors=a,b" arrives split). */
 enum cfs_err config_add_connector(struct config *cfg, const char *name,
     char *msg, size_t msgsz);
-
-/* 1 when key is an option that config_set() understands. */
-int config_is_option(const char *key);
 
 /*
  * Check that everything needed is there and consistent, reading the token

@@ -213,17 +213,22 @@ START_TEST(test_config_set_refuses_tokens_on_the_command_line)
 }
 END_TEST
 
-START_TEST(test_config_set_unknown_key_is_handed_on)
+START_TEST(test_config_unknown_key_is_not_ours_and_set_refuses_it)
 {
 	static const char *const keys[] = { "allow_other", "rw", "_netdev", "default_permissions",
 		"TTL", "" };
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		ck_assert_int_eq(config_set(&cfg, keys[i], "x", msg, sizeof(msg)), 1);
 		ck_assert(!config_is_option(keys[i]));
+		msg[0] = '\0';
+		ck_assert_int_eq(config_set(&cfg, keys[i], "x", msg, sizeof(msg)),
+		    CFS_ERR_INVALID);
+		ck_assert_msg(strstr(msg, "unknown option") != NULL, "%s: %s", keys[i], msg);
 	}
-	ck_assert_int_eq(config_set(&cfg, "allow_other", NULL, msg, sizeof(msg)), 1);
+	ck_assert_int_eq(config_set(&cfg, "allow_other", NULL, msg, sizeof(msg)),
+	    CFS_ERR_INVALID);
+	ck_assert_uint_eq(cfg.ttl, CONFIG_DEFAULT_TTL);
 }
 END_TEST
 
@@ -569,7 +574,7 @@ config_suite(void)
 	tcase_add_test(set, test_config_set_refuses_bad_values_naming_the_option);
 	tcase_add_test(set, test_config_set_bad_value_keeps_previous_value);
 	tcase_add_test(set, test_config_set_refuses_tokens_on_the_command_line);
-	tcase_add_test(set, test_config_set_unknown_key_is_handed_on);
+	tcase_add_test(set, test_config_unknown_key_is_not_ours_and_set_refuses_it);
 	tcase_add_test(set, test_config_set_option_without_value_is_refused);
 	tcase_add_test(set, test_config_api_url_trailing_slashes_stripped);
 	tcase_add_test(set, test_config_url_allowed_https_or_loopback_http);
