@@ -25,6 +25,7 @@
 #include "kernel_io.h"
 #include "listing.h"
 #include "log.h"
+#include "mountpoint.h"
 #include "notify.h"
 #include "ops.h"
 #include "options.h"
@@ -257,6 +258,12 @@ main(int argc, char *argv[])
 		/* libfuse printed which option it refused. */
 		ret = 2;
 		goto out_tree;
+	}
+	/* Last before mounting: it may detach a stale mount there. */
+	if (mountpoint_prepare(opts.mountpoint_arg, &opts.mountpoint, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "connectorfs: %s\n", msg);
+		ret = 2;
+		goto out_session;
 	}
 	if (main_install_signals() != 0)
 		goto out_session;

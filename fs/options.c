@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mountpoint.h"
 #include "names.h"
 #include "options.h"
 
@@ -229,9 +228,9 @@ options_parse(int argc, char *argv[], struct options *o)
 		return -1;
 	}
 	/* mount(8) form: SOURCE MOUNTPOINT; the source names nothing here. */
-	if (mountpoint_prepare(st.nonopts[st.nnonopts - 1], &o->mountpoint, msg,
-	    sizeof(msg)) != 0) {
-		fprintf(stderr, "connectorfs: %s\n", msg);
+	o->mountpoint_arg = strdup(st.nonopts[st.nnonopts - 1]);
+	if (o->mountpoint_arg == NULL) {
+		fprintf(stderr, "connectorfs: out of memory\n");
 		return -1;
 	}
 	return 0;
@@ -296,6 +295,7 @@ void
 options_free(struct options *o)
 {
 	config_free(&o->cfg);
+	free(o->mountpoint_arg);
 	free(o->mountpoint);
 	fuse_opt_free_args(&o->fuse_args);
 }

@@ -12,7 +12,8 @@
 
 struct options {
 	struct config cfg;
-	char *mountpoint;
+	char *mountpoint_arg;		/* as given on the command line */
+	char *mountpoint;		/* absolute; set by main from mountpoint_prepare() */
 	int foreground;
 	int debug;
 	int single_thread;
@@ -24,7 +25,9 @@ struct options {
 
 /*
  * Parse argv. Returns 0, or -1 after printing one line naming the bad
- * option to stderr (the caller exits with status 2).
+ * option to stderr (the caller exits with status 2). Nothing on disk is
+ * touched: the mountpoint is only recorded, and checked (a stale mount
+ * detached) by mountpoint_prepare() right before mounting.
  */
 int options_parse(int argc, char *argv[], struct options *opts);
 
