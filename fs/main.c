@@ -125,7 +125,6 @@ main_signal_thread(void *arg)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR2);
 	for (;;) {
 		struct timespec tick = { 0, 100 * 1000000L };
 
@@ -281,7 +280,6 @@ main(int argc, char *argv[])
 	sigaddset(&hup, SIGHUP);
 	sigaddset(&hup, SIGTERM);
 	sigaddset(&hup, SIGINT);
-	sigaddset(&hup, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 	ctx.notifier = notifier_start(&ctx);
 	if (ctx.notifier == NULL)
