@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "namelist.h"
 #include "clock.h"
 #include "cache.h"
 #include "log.h"
@@ -641,10 +642,10 @@ cache_refresh_one_queued(struct cache *c, struct cache_entry *e)
 static long long
 cache_expiry_sweep_locked(struct cache *c)
 {
-	char (*names)[NAME_CONNECTOR_MAX + 1] = NULL;
+	struct name_list expired = NAME_LIST_INIT;
 	long long wall = c->hooks.wall_ms(c->hooks.arg), next = 0;
 	struct cache_entry *e;
-	size_t i, n = 0, cap = 0;
+	size_t i;
 
 	for (i = 0; i < c->nbuckets; i++) {
 		for (e = c->buckets[i]; e != NULL; e = e->next) {
@@ -660,24 +661,16 @@ cache_expiry_sweep_locked(struct cache *c)
 				continue;
 			}
 			e->exp_announced = 1;
-			if (n == cap) {
-				void *g = realloc(names, (cap ? cap * 2 : 8) * sizeof(*names));
-
-				if (g == NULL)
-					continue;
-				names = g;
-				cap = cap ? cap * 2 : 8;
-			}
-			strcpy(names[n++], e->name);
+			name_list_add(&expired, e->name);
 		}
 	}
-	if (n > 0 && c->hooks.changed != NULL) {
+	if (expired.n > 0 && c->hooks.changed != NULL) {
 		pthread_mutex_unlock(&c->lock);
-		for (i = 0; i < n; i++)
-			c->hooks.changed(c->hooks.arg, names[i]);
+		for (i = 0; i < expired.n; i++)
+			c->hooks.changed(c->hooks.arg, expired.names[i]);
 		pthread_mutex_lock(&c->lock);
 	}
-	free(names);
+	name_list_clear(&expired);
 	return next;
 }
 
@@ -1154,65 +1147,56 @@ cache_refresh(struct cache *c, const char *name, unsigned long long *generation,
 	return err;
 }
 
-static int
-cache_name_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
 enum cfs_err
 cache_refresh_all(struct cache *c,
     void (*fn)(const char *, enum cfs_err, unsigned long long, const struct base44_result *,
     void *), void *arg, const int *cancel)
 {
-	char (*names)[NAME_CONNECTOR_MAX + 1];
+	struct name_list l = NAME_LIST_INIT;
 	struct base44_result res;
 	struct cache_entry *e;
 	unsigned long long generation;
 	enum cfs_err err = CFS_OK, one;
-	size_t i, n = 0;
+	size_t i;
 
 	/* Copy the names: the lock is dropped during each request. */
 	pthread_mutex_lock(&c->lock);
-	names = calloc(c->nentries ? c->nentries : 1, sizeof(*names));
-	if (names == NULL) {
-		pthread_mutex_unlock(&c->lock);
-		return CFS_ERR_NO_MEMORY;
-	}
 	for (i = 0; i < c->nbuckets; i++)
 		for (e = c->buckets[i]; e != NULL; e = e->next)
 			if (e->ever_fetched)
-				strcpy(names[n++], e->name);
+				name_list_add(&l, e->name);
 	pthread_mutex_unlock(&c->lock);
-	if (n > 1)
-		qsort(names, n, sizeof(names[0]), cache_name_cmp);
-	for (i = 0; i < n; i++) {
-		one = cache_refresh(c, names[i], &generation, &res, cancel);
+	if (l.oom) {
+		name_list_clear(&l);
+		return CFS_ERR_NO_MEMORY;
+	}
+	name_list_sort_unique(&l);
+	for (i = 0; i < l.n; i++) {
+		one = cache_refresh(c, l.names[i], &generation, &res, cancel);
 		if (fn != NULL)
-			fn(names[i], one, generation, &res, arg);
+			fn(l.names[i], one, generation, &res, arg);
 		if (one != CFS_OK && err == CFS_OK)
 			err = one;
 		if (one == CFS_ERR_INTERRUPTED || one == CFS_ERR_ABORTED)
 			break;
 	}
-	free(names);
+	name_list_clear(&l);
 	return err;
 }
 
 void
 cache_drop_all(struct cache *c)
 {
-	char (*names)[NAME_CONNECTOR_MAX + 1];
+	struct name_list dropped = NAME_LIST_INIT;
 	struct cache_entry *e;
-	size_t i, n = 0;
+	size_t i;
 
 	pthread_mutex_lock(&c->lock);
-	names = calloc(c->nentries ? c->nentries : 1, sizeof(*names));
 	for (i = 0; i < c->nbuckets; i++) {
 		for (e = c->buckets[i]; e != NULL; e = e->next) {
 			/* Keep the old value only to tell whether the next one differs. */
-			if (e->value != NULL && e->servable && names != NULL)
-				strcpy(names[n++], e->name);
+			if (e->value != NULL && e->servable)
+				name_list_add(&dropped, e->name);
 			e->servable = 0;
 			e->negative_until = 0;
 			e->backoff_until = 0;
@@ -1220,9 +1204,9 @@ cache_drop_all(struct cache *c)
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	for (i = 0; i < n && c->hooks.changed != NULL; i++)
-		c->hooks.changed(c->hooks.arg, names[i]);
-	free(names);
+	for (i = 0; i < dropped.n && c->hooks.changed != NULL; i++)
+		c->hooks.changed(c->hooks.arg, dropped.names[i]);
+	name_list_clear(&dropped);
 }
 
 const char *
