@@ -22,9 +22,11 @@
 #include <time.h>
 
 #include "clock.h"
+#include "attr.h"
 #include "buf.h"
 #include "control.h"
 #include "log.h"
+#include "namelist.h"
 #include "names.h"
 #include "notify.h"
 #include "status.h"
@@ -120,25 +122,6 @@ control_refresh_name_ok(struct cfs_ctx *ctx, const char *name)
 	return cache_is_known(ctx->cache, name);
 }
 
-static void
-control_file_attr(const struct cfs_ctx *ctx, uint64_t ino, size_t size, struct stat *st)
-{
-	long long ms = clock_wall_ms();
-
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_mode = S_IFREG | ctx->cfg->mode;
-	st->st_nlink = 1;
-	st->st_uid = ctx->cfg->uid;
-	st->st_gid = ctx->cfg->gid;
-	st->st_size = (off_t)size;
-	st->st_blksize = 4096;
-	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-	st->st_mtim = clock_timespec(ms);
-	st->st_ctim = st->st_mtim;
-	st->st_atim = st->st_mtim;
-}
-
 /* One render of status.json or metrics, as a new inode's bytes. */
 static int
 control_render(struct cfs_ctx *ctx, enum node_kind kind, uint64_t *ino, size_t *size)
@@ -180,18 +163,15 @@ control_lookup(struct cfs_ctx *ctx, const struct tree_node *parent, const char *
 
 	memset(e, 0, sizeof(*e));
 	e->generation = 1;
-	if (parent->kind == NODE_CTL_DIR && strcmp(name, "refresh") == 0) {
-		control_dir_attr(ctx, TREE_REFRESH_INO, &e->attr);
+	kind = tree_child_kind(parent->kind, name);
+	if (kind == NODE_REFRESH) {
+		attr_dir(ctx, TREE_REFRESH_INO, ctx->mount_wall_ms, &e->attr);
 		e->ino = TREE_REFRESH_INO;
-		e->attr_timeout = e->entry_timeout = CONTROL_STATIC_TIMEOUT;
+		e->attr_timeout = e->entry_timeout = ATTR_STATIC_TIMEOUT;
 		return 0;
 	}
 	if (parent->kind == NODE_CTL_DIR) {
-		if (strcmp(name, "status.json") == 0)
-			kind = NODE_STATUS;
-		else if (strcmp(name, "metrics") == 0)
-			kind = NODE_METRICS;
-		else
+		if (kind != NODE_STATUS && kind != NODE_METRICS)
 			return ENOENT;
 		rc = control_render(ctx, kind, &ino, &size);
 		if (rc != 0)
@@ -206,23 +186,8 @@ control_lookup(struct cfs_ctx *ctx, const struct tree_node *parent, const char *
 	}
 	/* Timeouts 0: every open looks again and gets a new inode. */
 	e->ino = ino;
-	control_file_attr(ctx, ino, size, &e->attr);
+	attr_file(ctx, ino, size, clock_wall_ms(), &e->attr);
 	return 0;
-}
-
-void
-control_dir_attr(const struct cfs_ctx *ctx, uint64_t ino, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_mode = S_IFDIR | ctx->cfg->dir_mode;
-	st->st_nlink = 2;
-	st->st_uid = ctx->cfg->uid;
-	st->st_gid = ctx->cfg->gid;
-	st->st_blksize = 4096;
-	st->st_mtim = clock_timespec(ctx->mount_wall_ms);
-	st->st_ctim = st->st_mtim;
-	st->st_atim = st->st_mtim;
 }
 
 int
@@ -234,15 +199,15 @@ control_getattr(struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st,
 
 	*timeout = 0;
 	if (n->kind == NODE_ROOT || n->kind == NODE_CTL_DIR || n->kind == NODE_REFRESH) {
-		control_dir_attr(ctx, n->ino, st);
-		*timeout = CONTROL_STATIC_TIMEOUT;
+		attr_dir(ctx, n->ino, ctx->mount_wall_ms, st);
+		*timeout = ATTR_STATIC_TIMEOUT;
 		return 0;
 	}
 	if (tree_ctl_size(ctx->tree, n->ino, &len, &known) != 0)
 		return ENOENT;
 	if (!known)
 		len = strcmp(n->key, "all") == 0 ? CONTROL_REFRESH_ALL_SIZE : CONTROL_REFRESH_SIZE;
-	control_file_attr(ctx, n->ino, len, st);
+	attr_file(ctx, n->ino, len, clock_wall_ms(), st);
 	return 0;
 }
 
@@ -336,33 +301,23 @@ control_sync(struct control *c, const char *name)
 static void
 control_sync_known(const struct cache_stat *st, void *arg)
 {
-	struct buf *names = arg;
-
-	if (st->ever_fetched) {
-		(void)buf_append_str(names, st->name);
-		(void)buf_append(names, "\n", 1);
-	}
+	if (st->ever_fetched)
+		name_list_add(arg, st->name);
 }
 
 static void
 control_refresh_all(struct control *c, char **bytes, size_t *len, int *err)
 {
+	struct name_list names = NAME_LIST_INIT;
 	struct control_lines l;
-	struct buf names;
-	char *p, *nl;
+	size_t i;
 
 	buf_init(&l.out, CONTROL_REFRESH_ALL_SIZE);
 	(void)cache_refresh_all(c->ctx->cache, control_all_line, &l, NULL);
-	buf_init(&names, CONTROL_REFRESH_ALL_SIZE);
 	cache_foreach(c->ctx->cache, control_sync_known, &names);
-	for (p = names.data; p != NULL && *p != '\0'; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (nl == NULL)
-			break;
-		*nl = '\0';
-		control_sync(c, p);
-	}
-	buf_reset(&names);
+	for (i = 0; i < names.n; i++)
+		control_sync(c, names.names[i]);
+	name_list_clear(&names);
 	*err = 0;
 	*len = l.out.len;
 	*bytes = malloc(l.out.len + 1);
@@ -580,12 +535,16 @@ control_fill_dir(struct cfs_ctx *ctx, const struct tree_node *dir,
     int (*add)(void *arg, const char *name, uint64_t ino, mode_t type), void *arg)
 {
 	struct control_dirfill f = { add, arg, 0 };
+	const struct tree_name *names;
+	size_t i, n;
 
 	if (dir->kind == NODE_CTL_DIR) {
-		/* Each look at a file is its own inode: these numbers are placeholders. */
-		f.rc |= add(arg, "metrics", TREE_CTL_INO, S_IFREG);
-		f.rc |= add(arg, "refresh", TREE_REFRESH_INO, S_IFDIR);
-		f.rc |= add(arg, "status.json", TREE_CTL_INO, S_IFREG);
+		/* Each look at a file is its own inode: their numbers here are placeholders. */
+		names = tree_children(NODE_CTL_DIR, &n);
+		for (i = 0; i < n && f.rc == 0; i++)
+			f.rc = names[i].kind == NODE_REFRESH ?
+			    add(arg, names[i].name, TREE_REFRESH_INO, S_IFDIR) :
+			    add(arg, names[i].name, TREE_CTL_INO, S_IFREG);
 		return f.rc;
 	}
 	f.rc = add(arg, "all", TREE_REFRESH_INO, S_IFREG);

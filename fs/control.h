@@ -11,9 +11,6 @@
 
 #include "ctx.h"
 
-/* .connectorfs/ and refresh/ never change shape. */
-#define CONTROL_STATIC_TIMEOUT	3600.0
-
 struct control *control_new(struct cfs_ctx *ctx);
 
 /* Refuse new refreshes and wait for those running (they end once the cache is aborted). */
@@ -32,8 +29,6 @@ int control_lookup(struct cfs_ctx *ctx, const struct tree_node *parent, const ch
 /* Attributes of a .connectorfs node; 0 or an errno. */
 int control_getattr(struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st,
     double *timeout);
-
-void control_dir_attr(const struct cfs_ctx *ctx, uint64_t ino, struct stat *st);
 
 /*
  * READ of status.json, metrics or a refresh file. Replies itself: at once

@@ -61,12 +61,12 @@ notify_inode(struct cfs_ctx *ctx, uint64_t ino)
 static void
 notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 {
-	static const char *const files[] = { "access_token", "connection.json", "env" };
+	const struct tree_name *names;
 	struct tree_connector *c = tree_connector_find(ctx->tree, name);
 	unsigned long long generation = ~0ULL;	/* unservable: every inode is old */
 	struct tree_file_ref *refs;
 	struct cache_view v;
-	size_t i, n;
+	size_t i, n, nnames;
 	int have = 0;
 
 	if (c == NULL || ctx->se == NULL)
@@ -93,8 +93,10 @@ notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 			    refs[i].name, strlen(refs[i].name)));
 	}
 	/* Names the kernel may remember as absent, or as another inode. */
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		notify_entry(ctx, c->dir->ino, files[i]);
+	names = tree_children(NODE_CONN_DIR, &nnames);
+	for (i = 0; i < nnames; i++)
+		if (names[i].kind != NODE_CONFIG_DIR)
+			notify_entry(ctx, c->dir->ino, names[i].name);
 	if (have) {
 		for (i = 0; i < v.value->nkeys; i++)
 			if (v.value->keys[i].safe)

@@ -557,15 +557,82 @@ tree_forget(struct tree *t, uint64_t ino, uint64_t count)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Sorted by parent, then name: tree_children() hands out runs of it. */
+static const struct tree_name tree_names[] = {
+	{ NODE_ROOT, ".connectorfs", NODE_CTL_DIR },
+	{ NODE_CTL_DIR, "metrics", NODE_METRICS },
+	{ NODE_CTL_DIR, "refresh", NODE_REFRESH },
+	{ NODE_CTL_DIR, "status.json", NODE_STATUS },
+	{ NODE_CONN_DIR, "access_token", NODE_TOKEN },
+	{ NODE_CONN_DIR, "connection.json", NODE_JSON },
+	{ NODE_CONN_DIR, "connectionConfig", NODE_CONFIG_DIR },
+	{ NODE_CONN_DIR, "env", NODE_ENV },
+};
+
+#define TREE_NNAMES (sizeof(tree_names) / sizeof(tree_names[0]))
+
+enum node_kind
+tree_child_kind(enum node_kind parent, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < TREE_NNAMES; i++)
+		if (tree_names[i].parent == parent && strcmp(tree_names[i].name, name) == 0)
+			return tree_names[i].kind;
+	return NODE_NONE;
+}
+
+const char *
+tree_kind_name(enum node_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < TREE_NNAMES; i++)
+		if (tree_names[i].kind == kind)
+			return tree_names[i].name;
+	return NULL;
+}
+
+const struct tree_name *
+tree_children(enum node_kind parent, size_t *count)
+{
+	size_t i, first = TREE_NNAMES;
+
+	*count = 0;
+	for (i = 0; i < TREE_NNAMES; i++) {
+		if (tree_names[i].parent != parent)
+			continue;
+		if (first == TREE_NNAMES)
+			first = i;
+		++*count;
+	}
+	return *count ? &tree_names[first] : NULL;
+}
+
+int
+tree_kind_is_value(enum node_kind kind)
+{
+	return kind == NODE_TOKEN || kind == NODE_JSON || kind == NODE_ENV ||
+	    kind == NODE_CONFIG_FILE;
+}
+
+/* A file node's name in its folder. */
 static const char *
 tree_file_name(const struct tree_node *n)
 {
-	switch (n->kind) {
-	case NODE_TOKEN: return "access_token";
-	case NODE_JSON: return "connection.json";
-	case NODE_ENV: return "env";
-	default: return n->key;
-	}
+	return n->kind == NODE_CONFIG_FILE ? n->key : tree_kind_name(n->kind);
+}
+
+void
+tree_node_path(const struct tree_node *n, char *out, size_t outsz)
+{
+	const char *mid = n->kind == NODE_CONFIG_FILE ?
+	    tree_kind_name(NODE_CONFIG_DIR) : NULL;
+
+	if (mid != NULL)
+		snprintf(out, outsz, "/%s/%s/%s", n->conn->name, mid, n->key);
+	else
+		snprintf(out, outsz, "/%s/%s", n->conn->name, tree_file_name(n));
 }
 
 int

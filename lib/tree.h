@@ -19,6 +19,7 @@
 #include "names.h"
 
 enum node_kind {
+	NODE_NONE,		/* no node: a name that leads nowhere */
 	NODE_ROOT,
 	NODE_CTL_DIR,		/* .connectorfs/ */
 	NODE_STATUS,		/* .connectorfs/status.json, one render */
@@ -36,7 +37,34 @@ enum node_kind {
 #define TREE_ROOT_INO		1
 #define TREE_CTL_INO		2
 #define TREE_REFRESH_INO	3
-#define TREE_CTL_NAME		".connectorfs"
+
+/*
+ * The fixed names of the tree, the one place they are spelled: each is a
+ * child of a folder kind and stands for a node kind. Names that vary
+ * (connectors, connectionConfig keys, refresh/ files) are not here.
+ */
+struct tree_name {
+	enum node_kind parent;
+	const char *name;
+	enum node_kind kind;
+};
+
+/* The kind a fixed name stands for in a folder of kind parent; NODE_NONE if none. */
+enum node_kind tree_child_kind(enum node_kind parent, const char *name);
+
+/* The fixed name of a kind (NULL for a kind whose names vary). */
+const char *tree_kind_name(enum node_kind kind);
+
+/* The fixed children of a folder kind, in name order: *count entries from the result. */
+const struct tree_name *tree_children(enum node_kind parent, size_t *count);
+
+/* A value file (its bytes come from a connection): token, json, env, config key. */
+int tree_kind_is_value(enum node_kind kind);
+
+struct tree_node;
+
+/* "/slack/access_token": a file node's path inside the mount (for the audit log). */
+void tree_node_path(const struct tree_node *n, char *out, size_t outsz);
 
 struct tree_connector;
 

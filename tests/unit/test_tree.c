@@ -187,6 +187,52 @@ START_TEST(test_tree_refresh_file_outcome_is_set_once_and_claimed_once)
 }
 END_TEST
 
+START_TEST(test_tree_names_are_one_table_looked_up_both_ways)
+{
+	const struct tree_name *names;
+	size_t i, n;
+
+	ck_assert_int_eq(tree_child_kind(NODE_CONN_DIR, "access_token"), NODE_TOKEN);
+	ck_assert_int_eq(tree_child_kind(NODE_CONN_DIR, "connectionConfig"), NODE_CONFIG_DIR);
+	ck_assert_int_eq(tree_child_kind(NODE_ROOT, ".connectorfs"), NODE_CTL_DIR);
+	ck_assert_int_eq(tree_child_kind(NODE_CTL_DIR, "access_token"), NODE_NONE);
+	ck_assert_int_eq(tree_child_kind(NODE_CONN_DIR, "Access_token"), NODE_NONE);
+	ck_assert_int_eq(tree_child_kind(NODE_CONFIG_DIR, "env"), NODE_NONE);
+	ck_assert_str_eq(tree_kind_name(NODE_ENV), "env");
+	ck_assert_ptr_null(tree_kind_name(NODE_CONFIG_FILE));
+	names = tree_children(NODE_CONN_DIR, &n);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(names[i].parent, NODE_CONN_DIR);
+		ck_assert_int_eq(tree_child_kind(NODE_CONN_DIR, names[i].name), names[i].kind);
+		ck_assert_str_eq(tree_kind_name(names[i].kind), names[i].name);
+		if (i > 0)
+			ck_assert_int_lt(strcmp(names[i - 1].name, names[i].name), 0);
+	}
+	names = tree_children(NODE_CTL_DIR, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_ptr_null(tree_children(NODE_TOKEN, &n));
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_tree_node_path_names_the_file_inside_the_mount)
+{
+	struct tree_connector *c = tree_connector(T, "slack");
+	struct connection *v = value("tok-1");
+	struct tree_node *n;
+	char path[128];
+
+	n = tree_file(T, c, NODE_TOKEN, NULL, v, 1, 1000, 1);
+	tree_node_path(n, path, sizeof(path));
+	ck_assert_str_eq(path, "/slack/access_token");
+	n = tree_file(T, c, NODE_CONFIG_FILE, "subdomain", v, 1, 1000, 1);
+	tree_node_path(n, path, sizeof(path));
+	ck_assert_str_eq(path, "/slack/connectionConfig/subdomain");
+	connection_unref(&v);
+}
+END_TEST
+
 Suite *
 tree_suite(void)
 {
@@ -195,6 +241,8 @@ tree_suite(void)
 
 	tcase_add_checked_fixture(tc, tree_setup, tree_teardown);
 	tcase_add_test(tc, test_tree_fixed_inodes_are_the_folders);
+	tcase_add_test(tc, test_tree_names_are_one_table_looked_up_both_ways);
+	tcase_add_test(tc, test_tree_node_path_names_the_file_inside_the_mount);
 	tcase_add_test(tc, test_tree_same_generation_is_the_same_inode);
 	tcase_add_test(tc, test_tree_changed_value_is_a_new_inode_and_the_old_lives_until_forgotten);
 	tcase_add_test(tc, test_tree_an_older_view_never_replaces_a_newer_value);

@@ -1,0 +1,198 @@
+/*
+ * dir.c: folder listings. The root lists connectors= names, the ones
+ * fetched since the mount and, with a management credential, the app's
+ * active ones; a connector folder lists its fixed names (tree.c's table)
+ * and connectionConfig/ the safe keys of the current value; .connectorfs/
+ * and refresh/ are control.c's. Inode numbers are read under the tree's
+ * lock: a node nobody holds may be replaced and freed at once.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "control.h"
+#include "dir.h"
+#include "listing.h"
+#include "namelist.h"
+
+struct dir_snapshot {
+	fuse_req_t req;		/* for fuse_add_direntry()'s sizes only */
+	char *data;
+	size_t len;
+};
+
+static int
+dir_add(void *arg, const char *name, uint64_t ino, mode_t type)
+{
+	struct dir_snapshot *d = arg;
+	struct stat st;
+	size_t need;
+	char *grown;
+
+	memset(&st, 0, sizeof(st));
+	st.st_ino = ino;
+	st.st_mode = type;
+	need = fuse_add_direntry(d->req, NULL, 0, name, NULL, 0);
+	grown = realloc(d->data, d->len + need);
+	if (grown == NULL)
+		return -1;
+	d->data = grown;
+	fuse_add_direntry(d->req, d->data + d->len, need, name, &st, (off_t)(d->len + need));
+	d->len += need;
+	return 0;
+}
+
+static void
+dir_collect_fetched(const struct cache_stat *st, void *arg)
+{
+	/* A connector is listed once it has been fetched with success since the mount. */
+	if (st->ever_fetched)
+		name_list_add(arg, st->name);
+}
+
+static void
+dir_collect_name(const char *name, void *arg)
+{
+	name_list_add(arg, name);
+}
+
+static int
+dir_fill_root(struct cfs_ctx *ctx, struct dir_snapshot *d)
+{
+	struct name_list l = NAME_LIST_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ctx->cfg->nconnectors; i++)
+		name_list_add(&l, ctx->cfg->connectors[i]);
+	cache_foreach(ctx->cache, dir_collect_fetched, &l);
+	if (ctx->listing != NULL)
+		listing_foreach_active(ctx->listing, dir_collect_name, &l);
+	if (l.oom) {
+		name_list_clear(&l);
+		return -1;
+	}
+	name_list_sort_unique(&l);
+	rc |= dir_add(d, tree_kind_name(NODE_CTL_DIR), TREE_CTL_INO, S_IFDIR);
+	for (i = 0; i < l.n && rc == 0; i++) {
+		struct tree_connector *c = tree_connector(ctx->tree, l.names[i]);
+
+		/* Listed by the API: expected, so never held to the unknown-name budget. */
+		(void)cache_declare(ctx->cache, l.names[i]);
+		if (c == NULL)
+			rc = -1;
+		else
+			rc = dir_add(d, l.names[i], c->dir->ino, S_IFDIR);
+	}
+	name_list_clear(&l);
+	return rc;
+}
+
+/*
+ * Entries of slack/ or slack/connectionConfig/ for the value in v. An
+ * inode number of 0 means a rotation overtook v; the folder's stands in
+ * (readdir's numbers are hints; LOOKUP gives the real one).
+ */
+static int
+dir_fill_connector(struct cfs_ctx *ctx, const struct tree_node *dir,
+    const struct cache_view *v, struct dir_snapshot *d)
+{
+	const struct tree_name *names;
+	struct tree_connector *c = dir->conn;
+	size_t i, n;
+	uint64_t ino;
+	int rc = 0;
+
+	if (dir->kind == NODE_CONN_DIR) {
+		names = tree_children(NODE_CONN_DIR, &n);
+		for (i = 0; i < n && rc == 0; i++) {
+			if (names[i].kind == NODE_CONFIG_DIR) {
+				rc = dir_add(d, names[i].name, c->config_dir->ino, S_IFDIR);
+				continue;
+			}
+			ino = tree_file_ino(ctx->tree, c, names[i].kind, NULL, v->value,
+			    v->generation, v->changed_ms);
+			rc = dir_add(d, names[i].name, ino ? ino : dir->ino, S_IFREG);
+		}
+		return rc;
+	}
+	for (i = 0; i < v->value->nkeys && rc == 0; i++) {
+		const struct connection_key *k = &v->value->keys[i];
+
+		if (!k->safe)
+			continue;
+		ino = tree_file_ino(ctx->tree, c, NODE_CONFIG_FILE, k->name, v->value,
+		    v->generation, v->changed_ms);
+		rc = dir_add(d, k->name, ino ? ino : dir->ino, S_IFREG);
+	}
+	return rc;
+}
+
+int
+dir_open(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *n,
+    const struct cache_view *v, struct dir_snapshot **out)
+{
+	struct dir_snapshot *d;
+	uint64_t parent;
+	int rc = 0;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return ENOMEM;
+	d->req = req;
+	parent = n->kind == NODE_CONFIG_DIR ? n->conn->dir->ino :
+	    n->kind == NODE_REFRESH ? TREE_CTL_INO : TREE_ROOT_INO;
+	rc |= dir_add(d, ".", n->ino, S_IFDIR);
+	rc |= dir_add(d, "..", parent, S_IFDIR);
+	switch (n->kind) {
+	case NODE_ROOT:
+		rc |= dir_fill_root(ctx, d);
+		break;
+	case NODE_CTL_DIR:
+	case NODE_REFRESH:
+		rc |= control_fill_dir(ctx, n, dir_add, d);
+		break;
+	case NODE_CONN_DIR:
+	case NODE_CONFIG_DIR:
+		rc |= dir_fill_connector(ctx, n, v, d);
+		break;
+	default:
+		break;
+	}
+	d->req = NULL;
+	if (rc != 0) {
+		dir_free(&d);
+		return ENOMEM;
+	}
+	*out = d;
+	return 0;
+}
+
+int
+dir_read(const struct dir_snapshot *d, size_t size, off_t off, char **copy, size_t *len)
+{
+	*copy = NULL;
+	*len = 0;
+	if (d == NULL || off < 0 || (size_t)off >= d->len)
+		return 0;
+	*len = d->len - (size_t)off < size ? d->len - (size_t)off : size;
+	*copy = malloc(*len);
+	if (*copy == NULL) {
+		*len = 0;
+		return ENOMEM;
+	}
+	memcpy(*copy, d->data + off, *len);
+	return 0;
+}
+
+void
+dir_free(struct dir_snapshot **dp)
+{
+	if (dp == NULL || *dp == NULL)
+		return;
+	free((*dp)->data);
+	free(*dp);
+	*dp = NULL;
+}
