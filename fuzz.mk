@@ -12,8 +12,9 @@ FUZZ_CC      ?= clang
 FUZZ_TARGETS ?= fuzz_decode fuzz_names
 # Extra libFuzzer flags for every run, e.g. FUZZ_ARGS=-jobs=4.
 FUZZ_ARGS    ?=
-# asan: secret memory from plain malloc (tests/fuzz/secret_asan.c) so that ASan
-# sees overflows of token buffers; real: lib/secret.c's slab heap as shipped.
+# asan: secret memory from plain malloc (lib/secret.c built with
+# -DCFS_SECRET_PLAIN_MALLOC) so that ASan sees overflows of token buffers;
+# real: lib/secret.c's slab heap as shipped.
 FUZZ_SECRET  ?= asan
 
 FUZZ_DIR      := build/fuzz
@@ -39,15 +40,14 @@ fuzz_require = $(strip \
 
 # Recovering from UB would only print; libFuzzer must see it as a crash.
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CPPFLAGS := -D_DEFAULT_SOURCE -DCFS_VERSION='"$(or $(VERSION),fuzz)"' -Ilib
+FUZZ_CPPFLAGS := -D_DEFAULT_SOURCE -DCFS_VERSION='"$(or $(VERSION),fuzz)"' -Ilib \
+                 $(if $(filter asan,$(FUZZ_SECRET)),-DCFS_SECRET_PLAIN_MALLOC)
 FUZZ_CFLAGS   = -std=c11 -g -O1 -fno-omit-frame-pointer -pthread \
                  -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                  -Wwrite-strings $(FUZZ_DEPFLAGS)
 
 # lib/ gets the coverage instrumentation (fuzzer-no-link) but not libFuzzer's main.
-FUZZ_LIB_SRC := $(filter-out $(if $(filter asan,$(FUZZ_SECRET)),lib/secret.c),\
-                $(wildcard lib/*.c)) \
-                $(if $(filter asan,$(FUZZ_SECRET)),tests/fuzz/secret_asan.c)
+FUZZ_LIB_SRC := $(wildcard lib/*.c)
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/$(FUZZ_SECRET)/%.o)
 FUZZ_LIBA    := $(FUZZ_DIR)/$(FUZZ_SECRET)/libconnectorfs-fuzz.a
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)

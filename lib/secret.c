@@ -6,10 +6,14 @@
  * secrets, which the cache bounds. This is the one piece of process-wide
  * mutable state in lib/ (besides libcurl's global init): locked memory is a
  * process resource, like OpenSSL's secure heap.
+ * Built with -DCFS_SECRET_PLAIN_MALLOC (fuzz.mk only, never shipped), blocks
+ * come from plain malloc instead: see secret_block_get() below.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -63,6 +67,46 @@ secret_wipe(void *p, size_t n)
 		explicit_bzero(p, n);
 }
 
+#ifdef CFS_SECRET_PLAIN_MALLOC
+/*
+ * Fuzz builds: the slabs round every block up to a power of two, so ASan
+ * cannot see a read or write past the end of a token buffer. Here each block
+ * is its own allocation of exactly the size asked for, neither locked nor
+ * counted, and a block that is not a secret one aborts instead of being
+ * logged and ignored.
+ */
+static struct secret_header *
+secret_block_get(size_t len)
+{
+	struct secret_header *h = calloc(1, sizeof(*h) + len);
+
+	if (h != NULL)
+		h->size = len;
+	return h;
+}
+
+static void
+secret_block_put(struct secret_header *h)
+{
+	free(h);
+}
+
+/* Never: a new block of exactly len bytes lets ASan see a read past a shrunk length. */
+static int
+secret_block_keeps(const struct secret_header *h, size_t len)
+{
+	(void)h;
+	(void)len;
+	return 0;
+}
+
+static void
+secret_bad_block(const char *fn)
+{
+	fprintf(stderr, "%s: not a secret block\n", fn);
+	abort();
+}
+#else
 /* Map, lock and hide from core dumps; caller holds the heap lock. */
 static void *
 secret_map_locked(size_t len)
@@ -95,15 +139,14 @@ secret_class_of(size_t total)
 	return shift - SECRET_MIN_SHIFT;
 }
 
-void *
-secret_alloc(size_t len)
+/* A block of at least len usable bytes, its size and class set; not zeroed. */
+static struct secret_header *
+secret_block_get(size_t len)
 {
 	struct secret_header *h = NULL;
 	size_t total;
 	unsigned ci;
 
-	if (len > SIZE_MAX - sizeof(*h) - 4096)
-		return NULL;
 	total = len + sizeof(*h);
 	pthread_mutex_lock(&secret_heap.lock);
 	if (total > ((size_t)1 << SECRET_MAX_SHIFT)) {
@@ -154,28 +197,15 @@ secret_alloc(size_t len)
 	h->class_index = ci;
 out:
 	pthread_mutex_unlock(&secret_heap.lock);
-	if (h == NULL)
-		return NULL;
-	h->magic = SECRET_MAGIC;
-	memset(h + 1, 0, h->size);
-	return h + 1;
+	return h;
 }
 
-void
-secret_free(void *p)
+/* Back to its free list, or unmapped when it had a mapping of its own. */
+static void
+secret_block_put(struct secret_header *h)
 {
-	struct secret_header *h;
 	struct secret_free_block *fb;
 
-	if (p == NULL)
-		return;
-	h = (struct secret_header *)p - 1;
-	if (h->magic != SECRET_MAGIC) {
-		log_warnx("secret_free: not a secret block (ignored)");
-		return;
-	}
-	secret_wipe(p, h->size);
-	h->magic = 0;
 	if (h->class_index == SECRET_BIG_CLASS) {
 		size_t maplen = h->size + sizeof(*h);
 
@@ -192,6 +222,52 @@ secret_free(void *p)
 	pthread_mutex_unlock(&secret_heap.lock);
 }
 
+/* The block is big enough already. */
+static int
+secret_block_keeps(const struct secret_header *h, size_t len)
+{
+	return len <= h->size;
+}
+
+static void
+secret_bad_block(const char *fn)
+{
+	log_warnx("%s: not a secret block (ignored)", fn);
+}
+#endif
+
+void *
+secret_alloc(size_t len)
+{
+	struct secret_header *h;
+
+	if (len > SIZE_MAX - sizeof(*h) - 4096)
+		return NULL;
+	h = secret_block_get(len);
+	if (h == NULL)
+		return NULL;
+	h->magic = SECRET_MAGIC;
+	memset(h + 1, 0, h->size);
+	return h + 1;
+}
+
+void
+secret_free(void *p)
+{
+	struct secret_header *h;
+
+	if (p == NULL)
+		return;
+	h = (struct secret_header *)p - 1;
+	if (h->magic != SECRET_MAGIC) {
+		secret_bad_block("secret_free");
+		return;
+	}
+	secret_wipe(p, h->size);
+	h->magic = 0;
+	secret_block_put(h);
+}
+
 void *
 secret_realloc(void *p, size_t len)
 {
@@ -201,12 +277,12 @@ secret_realloc(void *p, size_t len)
 	if (p == NULL)
 		return secret_alloc(len);
 	h = (struct secret_header *)p - 1;
-	if (len <= h->size)
-		return p;	/* the block is big enough already */
+	if (secret_block_keeps(h, len))
+		return p;
 	q = secret_alloc(len);
 	if (q == NULL)
 		return NULL;
-	memcpy(q, p, h->size);
+	memcpy(q, p, h->size < len ? h->size : len);
 	secret_free(p);
 	return q;
 }
