@@ -86,7 +86,9 @@ struct cache {
 	int stopped;
 	int stopping;
 	int aborted;		/* cache_abort(): answer everyone at once */
-	int sweeper_taken;
+	pthread_t sweeper;		/* JWT expiry watch: see cache_sweeper() */
+	int sweeper_started;
+	pthread_cond_t sweep;		/* a value with an exp arrived, or stopping */
 	pthread_t *threads;
 	unsigned nthreads;
 	unsigned int seed;
@@ -366,6 +368,25 @@ cache_is_stale_ok(const struct cache *c, const struct cache_entry *e, long long 
 	    now < e->fetched_mono + cache_ttl_ms(c) + (long long)c->set.max_stale_s * 1000;
 }
 
+/*
+ * The one classification of an entry, for readers, peeks and status: what
+ * may be served now and why not. The cache's decisions are a switch on it.
+ */
+static enum cache_state
+cache_classify(const struct cache *c, const struct cache_entry *e, long long now,
+    long long wall)
+{
+	if (cache_is_fresh(c, e, now, wall))
+		return CACHE_FRESH;
+	if (cache_is_stale_ok(c, e, now, wall))
+		return CACHE_STALE;
+	if (e->last_err == CFS_ERR_NOT_FOUND)
+		return CACHE_NOT_FOUND;
+	if (e->last_err != CFS_OK)
+		return CACHE_FAILED;
+	return e->value != NULL ? CACHE_EXPIRED : CACHE_EMPTY;
+}
+
 static void
 cache_fill_view(const struct cache *c, const struct cache_entry *e, long long now,
     long long wall, int stale, struct cache_view *view)
@@ -480,7 +501,7 @@ cache_fetch_run_locked(struct cache *c, struct cache_entry *e)
 		e->servable = 1;
 		e->exp_announced = 0;
 		if (fresh->token_exp > 0)
-			pthread_cond_broadcast(&c->work);	/* the sweeper re-plans */
+			pthread_cond_signal(&c->sweep);	/* the sweeper re-plans */
 		e->ever_fetched = 1;
 		cache_make_known(c, e);
 		e->fetched_mono = now;
@@ -674,39 +695,49 @@ cache_expiry_sweep_locked(struct cache *c)
 	return next;
 }
 
+/* A refresh thread: runs queued refreshes (refresh-ahead, stale retries). */
 static void *
 cache_refresher(void *arg)
 {
 	struct cache *c = arg;
 	struct cache_entry *e;
 	sigset_t all;
-	int sweeper;
 
 	/* Signals belong to the main thread (SIGHUP, SIGTERM). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&c->lock);
-	/* One thread watches JWT expiry; the others only refresh. */
-	sweeper = !c->sweeper_taken;
-	c->sweeper_taken = 1;
 	while (!c->stopping) {
 		e = cache_dequeue_locked(c);
-		if (e != NULL) {
+		if (e != NULL)
 			cache_refresh_one_queued(c, e);
-			continue;
-		}
-		if (sweeper) {
-			long long next = cache_expiry_sweep_locked(c);
+		else
+			pthread_cond_wait(&c->work, &c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
 
-			if (next > 0) {
-				long long wait = next - c->hooks.wall_ms(c->hooks.arg) + 5;
+/*
+ * The expiry sweeper: sleeps until the next JWT exp among the values (at
+ * most a minute, and re-plans when a new one arrives), then tells changed()
+ * so the kernel stops serving an expired token.
+ */
+static void *
+cache_sweeper(void *arg)
+{
+	struct cache *c = arg;
+	sigset_t all;
+	long long next, wait;
 
-				cache_wait_until(c, &c->work, cache_default_mono_ms(NULL) +
-				    (wait < 60000 ? wait : 60000));
-				continue;
-			}
-		}
-		pthread_cond_wait(&c->work, &c->lock);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		next = cache_expiry_sweep_locked(c);
+		wait = next > 0 ? next - c->hooks.wall_ms(c->hooks.arg) + 5 : 60000;
+		cache_wait_until(c, &c->sweep, cache_default_mono_ms(NULL) +
+		    (wait < 60000 ? wait : 60000));
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -763,6 +794,7 @@ cache_new(const struct cache_settings *set, const struct cache_hooks *hooks,
 		pthread_cond_init(&c->done, &ca);
 		pthread_cond_init(&c->work, &ca);
 		pthread_cond_init(&c->idle, &ca);
+		pthread_cond_init(&c->sweep, &ca);
 		pthread_condattr_destroy(&ca);
 	}
 	c->nbuckets = 64;
@@ -778,6 +810,9 @@ cache_new(const struct cache_settings *set, const struct cache_hooks *hooks,
 				goto fail;
 			c->nthreads++;
 		}
+		if (pthread_create(&c->sweeper, NULL, cache_sweeper, c) != 0)
+			goto fail;
+		c->sweeper_started = 1;
 	}
 	*out = c;
 	return CFS_OK;
@@ -794,6 +829,7 @@ cache_abort(struct cache *c)
 	c->stopping = 1;
 	pthread_cond_broadcast(&c->done);
 	pthread_cond_broadcast(&c->work);
+	pthread_cond_broadcast(&c->sweep);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -810,9 +846,12 @@ cache_stop(struct cache *c)
 	c->stopped = 1;
 	c->stopping = 1;
 	pthread_cond_broadcast(&c->work);
+	pthread_cond_broadcast(&c->sweep);
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < c->nthreads; i++)
 		pthread_join(c->threads[i], NULL);
+	if (c->sweeper_started)
+		pthread_join(c->sweeper, NULL);
 	/* Detached fetches end within the request timeout (at once if aborted). */
 	pthread_mutex_lock(&c->lock);
 	while (c->detached > 0)
@@ -845,6 +884,7 @@ cache_free(struct cache **cp)
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
 	pthread_cond_destroy(&c->idle);
+	pthread_cond_destroy(&c->sweep);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -872,6 +912,38 @@ cache_result_of(const struct cache_entry *e, struct base44_result *res)
 	snprintf(res->message, sizeof(res->message), "%s", e->last_message);
 }
 
+/*
+ * A refresh-ahead started within the TTL, still in flight as the TTL ends,
+ * replacing a value that was good until then.
+ */
+static int
+cache_ahead_crosses_ttl(const struct cache *c, const struct cache_entry *e, long long now,
+    long long wall)
+{
+	return e->fetching && e->value != NULL && e->servable && e->last_err == CFS_OK &&
+	    !cache_jwt_expired(e, wall) &&
+	    e->fetch_started_mono < e->fetched_mono + cache_ttl_ms(c) &&
+	    now < e->fetched_mono + cache_ttl_ms(c) + (long long)c->set.timeout_s * 1000;
+}
+
+/* What a reader gets from the request it waited for (or made). */
+static enum cfs_err
+cache_outcome_locked(const struct cache *c, const struct cache_entry *e, long long now,
+    long long wall, struct cache_view *view)
+{
+	if (e->last_err == CFS_OK && e->value != NULL && e->servable &&
+	    !cache_jwt_expired(e, wall)) {
+		/* Just fetched: served even when ttl=0 makes it old at once. */
+		cache_fill_view(c, e, now, wall, 0, view);
+		return CFS_OK;
+	}
+	if (cache_is_stale_ok(c, e, now, wall)) {
+		cache_fill_view(c, e, now, wall, 1, view);
+		return CFS_OK;
+	}
+	return e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
+}
+
 static int
 cache_cancelled(const int *cancel)
 {
@@ -894,6 +966,7 @@ cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view
 	struct cache_entry *e;
 	unsigned long long seen;
 	long long now, wall, real_deadline;
+	enum cache_state state;
 	enum cfs_err err;
 	int outcome_ready = 0;
 
@@ -923,7 +996,8 @@ cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view
 		}
 		now = c->hooks.mono_ms(c->hooks.arg);
 		wall = c->hooks.wall_ms(c->hooks.arg);
-		if (cache_is_fresh(c, e, now, wall)) {
+		state = cache_classify(c, e, now, wall);
+		if (state == CACHE_FRESH) {
 			if (!outcome_ready)
 				e->hits++;	/* served without a request or a wait */
 			cache_fill_view(c, e, now, wall, 0, view);
@@ -934,22 +1008,20 @@ cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view
 			err = CFS_OK;
 			break;
 		}
-		if (e->fetching && !outcome_ready && e->value != NULL && e->servable &&
-		    e->last_err == CFS_OK && !cache_jwt_expired(e, wall) &&
-		    e->fetch_started_mono < e->fetched_mono + cache_ttl_ms(c) &&
-		    now < e->fetched_mono + cache_ttl_ms(c) + (long long)c->set.timeout_s * 1000) {
-			/*
-			 * A refresh-ahead started within the TTL is still in flight
-			 * as the TTL ends: the value it replaces was good a moment
-			 * ago, so serve it rather than make a steady reader wait.
-			 */
-			cache_fill_view(c, e, now, wall, 1, view);
-			err = CFS_OK;
-			break;
-		}
 		if (e->fetching) {
+			if (!outcome_ready && cache_ahead_crosses_ttl(c, e, now, wall)) {
+				/*
+				 * A refresh-ahead started within the TTL is still in
+				 * flight as the TTL ends: the value it replaces was good
+				 * a moment ago, so serve it rather than make a steady
+				 * reader wait.
+				 */
+				cache_fill_view(c, e, now, wall, 1, view);
+				err = CFS_OK;
+				break;
+			}
 			if (cache_default_mono_ms(NULL) >= real_deadline) {
-				if (cache_is_stale_ok(c, e, now, wall)) {
+				if (state == CACHE_STALE) {
 					cache_fill_view(c, e, now, wall, 1, view);
 					err = CFS_OK;
 				} else {
@@ -963,36 +1035,30 @@ cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view
 		}
 		if (outcome_ready && e->completions != seen) {
 			/* The request we waited for (or made) is the answer. */
-			if (e->last_err == CFS_OK && e->value != NULL && e->servable &&
-			    !cache_jwt_expired(e, wall)) {
-				/* Just fetched: served even when ttl=0 makes it old at once. */
-				cache_fill_view(c, e, now, wall, 0, view);
-				err = CFS_OK;
-			} else if (cache_is_stale_ok(c, e, now, wall)) {
-				cache_fill_view(c, e, now, wall, 1, view);
-				err = CFS_OK;
-			} else {
-				err = e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
-			}
+			err = cache_outcome_locked(c, e, now, wall, view);
 			break;
 		}
-		if (now < e->negative_until ||
-		    (now < e->backoff_until && !cache_is_stale_ok(c, e, now, wall))) {
-			err = e->last_err;
-			break;
-		}
-		if (now < e->backoff_until) {
-			cache_fill_view(c, e, now, wall, 1, view);
-			err = CFS_OK;
-			break;
-		}
-		if (cache_is_stale_ok(c, e, now, wall)) {
+		switch (state) {
+		case CACHE_STALE:
 			/* Refreshes are failing: serve the last value at once, retry behind. */
 			cache_fill_view(c, e, now, wall, 1, view);
-			cache_queue_locked(c, e);
+			if (now >= e->backoff_until)
+				cache_queue_locked(c, e);
+			err = CFS_OK;
+			break;
+		case CACHE_NOT_FOUND:
+		case CACHE_FAILED:
+			/* A remembered 404 (or 401/403), or a backoff: no request yet. */
+			err = now < e->negative_until || now < e->backoff_until ?
+			    e->last_err : CFS_OK;
+			break;
+		default:
 			err = CFS_OK;
 			break;
 		}
+		if (state == CACHE_STALE || err != CFS_OK)
+			break;
+		/* Nothing servable and nothing holding us back: ask. */
 		if (!e->known && !cache_unknown_admit_locked(c, now)) {
 			err = CFS_ERR_BUSY;
 			break;
@@ -1038,14 +1104,18 @@ cache_peek(struct cache *c, const char *name, struct cache_view *view)
 	if (e != NULL) {
 		now = c->hooks.mono_ms(c->hooks.arg);
 		wall = c->hooks.wall_ms(c->hooks.arg);
-		if (cache_is_fresh(c, e, now, wall)) {
+		switch (cache_classify(c, e, now, wall)) {
+		case CACHE_FRESH:
 			cache_fill_view(c, e, now, wall, 0, view);
 			err = CFS_OK;
-		} else if (cache_is_stale_ok(c, e, now, wall)) {
+			break;
+		case CACHE_STALE:
 			cache_fill_view(c, e, now, wall, 1, view);
 			err = CFS_OK;
-		} else {
+			break;
+		default:
 			err = e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
+			break;
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -1060,7 +1130,11 @@ cache_check(struct cache *c, const char *name)
 
 	pthread_mutex_lock(&c->lock);
 	e = cache_find(c, name);
-	/* Dropped by SIGHUP (no error since) is not ended: it is being re-fetched. */
+	/*
+	 * Not cache_classify(): this asks whether serving has ended, whatever
+	 * the TTL (kernel caches outlive it by design). Dropped by SIGHUP (no
+	 * error since) is not ended either: it is being re-fetched.
+	 */
 	if (e != NULL && e->value != NULL && (e->servable || e->last_err == CFS_OK))
 		err = cache_jwt_expired(e, c->hooks.wall_ms(c->hooks.arg)) ?
 		    CFS_ERR_EXPIRED : CFS_OK;
@@ -1238,18 +1312,7 @@ cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), vo
 				continue;
 			memset(&st, 0, sizeof(st));
 			st.name = e->name;
-			if (cache_is_fresh(c, e, now, wall))
-				st.state = CACHE_FRESH;
-			else if (cache_is_stale_ok(c, e, now, wall))
-				st.state = CACHE_STALE;
-			else if (e->last_err == CFS_ERR_NOT_FOUND)
-				st.state = CACHE_NOT_FOUND;
-			else if (e->last_err != CFS_OK)
-				st.state = CACHE_FAILED;
-			else if (e->value != NULL)
-				st.state = CACHE_EXPIRED;
-			else
-				st.state = CACHE_EMPTY;
+			st.state = cache_classify(c, e, now, wall);
 			st.ever_fetched = e->ever_fetched;
 			st.fetching = e->fetching;
 			st.fetched_at_ms = e->ever_fetched ? e->fetched_wall : 0;
