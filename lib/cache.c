@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "namelist.h"
+#include "table.h"
 #include "clock.h"
 #include "cache.h"
 #include "log.h"
@@ -32,7 +33,7 @@
 #define CACHE_AHEAD_DIVISOR	8
 
 struct cache_entry {
-	struct cache_entry *next;	/* hash chain */
+	struct table_link link;		/* in cache->entries, by name */
 	struct cache_entry *queue_next;	/* refresh queue */
 	struct cache_entry *lru_prev, *lru_next;	/* unknown names only */
 	char name[NAME_CONNECTOR_MAX + 1];
@@ -68,9 +69,7 @@ struct cache {
 	pthread_mutex_t lock;
 	pthread_cond_t done;		/* a fetch completed */
 	pthread_cond_t work;		/* the refresh queue grew, or stopping */
-	struct cache_entry **buckets;
-	size_t nbuckets;
-	size_t nentries;
+	struct table entries;		/* struct cache_entry by name */
 	struct cache_entry *queue_head, *queue_tail;
 	/* Unknown names: most recently used first; the bucket's tokens. */
 	struct cache_entry *lru_head, *lru_tail;
@@ -117,39 +116,36 @@ cache_wait_until(struct cache *c, pthread_cond_t *cv, long long deadline_ms)
 	(void)pthread_cond_timedwait(cv, &c->lock, &ts);
 }
 
+/* Every entry, e: for (e = cache_first(c, &i); e; e = cache_next(c, e, &i)). */
+static struct cache_entry *
+cache_first(const struct cache *c, size_t *cursor)
+{
+	struct table_link *l = table_first(&c->entries, cursor);
+
+	return l != NULL ? table_entry(l, struct cache_entry, link) : NULL;
+}
+
+static struct cache_entry *
+cache_next(const struct cache *c, const struct cache_entry *e, size_t *cursor)
+{
+	struct table_link *l = table_next(&c->entries, &e->link, cursor);
+
+	return l != NULL ? table_entry(l, struct cache_entry, link) : NULL;
+}
+
 static struct cache_entry *
 cache_find(struct cache *c, const char *name)
 {
-	struct cache_entry *e;
+	uint64_t hash = name_hash(name);
+	struct table_link *l;
 
-	for (e = c->buckets[name_hash(name) % c->nbuckets]; e != NULL; e = e->next)
-		if (strcmp(e->name, name) == 0)
+	for (l = table_chain(&c->entries, hash); l != NULL; l = l->next) {
+		struct cache_entry *e = table_entry(l, struct cache_entry, link);
+
+		if (l->hash == hash && strcmp(e->name, name) == 0)
 			return e;
-	return NULL;
-}
-
-static void
-cache_grow(struct cache *c)
-{
-	size_t n = c->nbuckets * 2, i;
-	struct cache_entry **b = calloc(n, sizeof(*b));
-
-	if (b == NULL)
-		return;		/* longer chains, still correct */
-	for (i = 0; i < c->nbuckets; i++) {
-		struct cache_entry *e = c->buckets[i], *next;
-
-		for (; e != NULL; e = next) {
-			size_t j = name_hash(e->name) % n;
-
-			next = e->next;
-			e->next = b[j];
-			b[j] = e;
-		}
 	}
-	free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
+	return NULL;
 }
 
 static void
@@ -202,20 +198,11 @@ cache_make_known(struct cache *c, struct cache_entry *e)
 static void
 cache_remove_locked(struct cache *c, struct cache_entry *e)
 {
-	struct cache_entry **pp;
-
-	for (pp = &c->buckets[name_hash(e->name) % c->nbuckets]; *pp != NULL;
-	    pp = &(*pp)->next) {
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	}
+	table_del(&c->entries, &e->link);
 	if (!e->known) {
 		cache_lru_unlink(c, e);
 		c->nunknown--;
 	}
-	c->nentries--;
 	connection_unref(&e->value);
 	free(e);
 }
@@ -260,7 +247,6 @@ static enum cfs_err
 cache_add_locked(struct cache *c, const char *name, int known, struct cache_entry **out)
 {
 	struct cache_entry *e;
-	size_t i;
 
 	*out = NULL;
 	if (!known && c->nunknown >= c->set.unknown.remembered &&
@@ -270,12 +256,7 @@ cache_add_locked(struct cache *c, const char *name, int known, struct cache_entr
 	if (e == NULL)
 		return CFS_ERR_NO_MEMORY;
 	strcpy(e->name, name);	/* checked by name_is_connector(): fits */
-	if (c->nentries >= c->nbuckets)
-		cache_grow(c);
-	i = name_hash(name) % c->nbuckets;
-	e->next = c->buckets[i];
-	c->buckets[i] = e;
-	c->nentries++;
+	table_add(&c->entries, &e->link, name_hash(name));
 	e->known = known;
 	if (!known) {
 		cache_lru_push_front(c, e);
@@ -668,22 +649,20 @@ cache_expiry_sweep_locked(struct cache *c)
 	struct cache_entry *e;
 	size_t i;
 
-	for (i = 0; i < c->nbuckets; i++) {
-		for (e = c->buckets[i]; e != NULL; e = e->next) {
-			long long exp;
+	for (e = cache_first(c, &i); e != NULL; e = cache_next(c, e, &i)) {
+		long long exp;
 
-			if (e->value == NULL || !e->servable || e->value->token_exp <= 0 ||
-			    e->exp_announced)
-				continue;
-			exp = e->value->token_exp * 1000;
-			if (exp > wall) {
-				if (next == 0 || exp < next)
-					next = exp;
-				continue;
-			}
-			e->exp_announced = 1;
-			name_list_add(&expired, e->name);
+		if (e->value == NULL || !e->servable || e->value->token_exp <= 0 ||
+		    e->exp_announced)
+			continue;
+		exp = e->value->token_exp * 1000;
+		if (exp > wall) {
+			if (next == 0 || exp < next)
+				next = exp;
+			continue;
 		}
+		e->exp_announced = 1;
+		name_list_add(&expired, e->name);
 	}
 	if (expired.n > 0 && c->hooks.changed != NULL) {
 		pthread_mutex_unlock(&c->lock);
@@ -797,9 +776,7 @@ cache_new(const struct cache_settings *set, const struct cache_hooks *hooks,
 		pthread_cond_init(&c->sweep, &ca);
 		pthread_condattr_destroy(&ca);
 	}
-	c->nbuckets = 64;
-	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
-	if (c->buckets == NULL)
+	if (table_init(&c->entries, 64) != 0)
 		goto fail;
 	if (set->refresh_threads > 0) {
 		c->threads = calloc(set->refresh_threads, sizeof(*c->threads));
@@ -862,6 +839,7 @@ cache_stop(struct cache *c)
 void
 cache_free(struct cache **cp)
 {
+	struct cache_entry *e, *next;
 	struct cache *c;
 	size_t i;
 
@@ -871,16 +849,12 @@ cache_free(struct cache **cp)
 	*cp = NULL;
 	cache_stop(c);
 	free(c->threads);
-	for (i = 0; c->buckets != NULL && i < c->nbuckets; i++) {
-		struct cache_entry *e = c->buckets[i], *next;
-
-		for (; e != NULL; e = next) {
-			next = e->next;
-			connection_unref(&e->value);
-			free(e);
-		}
+	for (e = cache_first(c, &i); e != NULL; e = next) {
+		next = cache_next(c, e, &i);
+		connection_unref(&e->value);
+		free(e);
 	}
-	free(c->buckets);
+	table_release(&c->entries);
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
 	pthread_cond_destroy(&c->idle);
@@ -1235,8 +1209,7 @@ cache_refresh_all(struct cache *c,
 
 	/* Copy the names: the lock is dropped during each request. */
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < c->nbuckets; i++)
-		for (e = c->buckets[i]; e != NULL; e = e->next)
+	for (e = cache_first(c, &i); e != NULL; e = cache_next(c, e, &i))
 			if (e->ever_fetched)
 				name_list_add(&l, e->name);
 	pthread_mutex_unlock(&c->lock);
@@ -1266,16 +1239,14 @@ cache_drop_all(struct cache *c)
 	size_t i;
 
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < c->nbuckets; i++) {
-		for (e = c->buckets[i]; e != NULL; e = e->next) {
-			/* Keep the old value only to tell whether the next one differs. */
-			if (e->value != NULL && e->servable)
-				name_list_add(&dropped, e->name);
-			e->servable = 0;
-			e->negative_until = 0;
-			e->backoff_until = 0;
-			e->fail_streak = 0;
-		}
+	for (e = cache_first(c, &i); e != NULL; e = cache_next(c, e, &i)) {
+		/* Keep the old value only to tell whether the next one differs. */
+		if (e->value != NULL && e->servable)
+			name_list_add(&dropped, e->name);
+		e->servable = 0;
+		e->negative_until = 0;
+		e->backoff_until = 0;
+		e->fail_streak = 0;
 	}
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < dropped.n && c->hooks.changed != NULL; i++)
@@ -1306,30 +1277,28 @@ cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), vo
 	pthread_mutex_lock(&c->lock);
 	now = c->hooks.mono_ms(c->hooks.arg);
 	wall = c->hooks.wall_ms(c->hooks.arg);
-	for (i = 0; i < c->nbuckets; i++) {
-		for (e = c->buckets[i]; e != NULL; e = e->next) {
-			if (!cache_reportable(e))
-				continue;
-			memset(&st, 0, sizeof(st));
-			st.name = e->name;
-			st.state = cache_classify(c, e, now, wall);
-			st.ever_fetched = e->ever_fetched;
-			st.fetching = e->fetching;
-			st.fetched_at_ms = e->ever_fetched ? e->fetched_wall : 0;
-			st.changed_at_ms = e->changed_wall;
-			st.generation = e->generation;
-			st.requests = e->requests;
-			st.failures = e->failures;
-			memcpy(st.failures_by, e->failures_by, sizeof(st.failures_by));
-			st.hits = e->hits;
-			st.last_err = e->last_err;
-			st.last_status = e->last_status;
-			st.last_message = e->last_message;
-			st.last_error_at_ms = e->last_error_wall;
-			st.backoff_left_ms = e->backoff_until > now ? e->backoff_until - now : 0;
-			st.token_exp = e->value != NULL ? e->value->token_exp : 0;
-			fn(&st, arg);
-		}
+	for (e = cache_first(c, &i); e != NULL; e = cache_next(c, e, &i)) {
+		if (!cache_reportable(e))
+			continue;
+		memset(&st, 0, sizeof(st));
+		st.name = e->name;
+		st.state = cache_classify(c, e, now, wall);
+		st.ever_fetched = e->ever_fetched;
+		st.fetching = e->fetching;
+		st.fetched_at_ms = e->ever_fetched ? e->fetched_wall : 0;
+		st.changed_at_ms = e->changed_wall;
+		st.generation = e->generation;
+		st.requests = e->requests;
+		st.failures = e->failures;
+		memcpy(st.failures_by, e->failures_by, sizeof(st.failures_by));
+		st.hits = e->hits;
+		st.last_err = e->last_err;
+		st.last_status = e->last_status;
+		st.last_message = e->last_message;
+		st.last_error_at_ms = e->last_error_wall;
+		st.backoff_left_ms = e->backoff_until > now ? e->backoff_until - now : 0;
+		st.token_exp = e->value != NULL ? e->value->token_exp : 0;
+		fn(&st, arg);
 	}
 	pthread_mutex_unlock(&c->lock);
 }

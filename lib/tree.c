@@ -9,52 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "table.h"
 #include "tree.h"
 
 struct tree {
 	pthread_mutex_t lock;
-	struct tree_node **inodes;	/* hash by inode number */
-	size_t ninode_buckets, ninodes;
+	struct table inodes;		/* struct tree_node by inode number */
 	uint64_t next_ino;
-	struct tree_connector **buckets;	/* hash by connector name */
-	size_t nbuckets, nconnectors;
+	struct table connectors;	/* struct tree_connector by name */
 };
-
-static size_t
-tree_ino_bucket(const struct tree *t, uint64_t ino)
-{
-	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 17) % t->ninode_buckets;
-}
-
-static void
-tree_ino_rehash(struct tree *t)
-{
-	size_t n = t->ninode_buckets * 2, i;
-	struct tree_node **b = calloc(n, sizeof(*b)), *node, *next;
-	size_t old = t->ninode_buckets;
-	struct tree_node **oldb = t->inodes;
-
-	if (b == NULL)
-		return;		/* longer chains, still correct */
-	t->inodes = b;
-	t->ninode_buckets = n;
-	for (i = 0; i < old; i++) {
-		for (node = oldb[i]; node != NULL; node = next) {
-			size_t j = tree_ino_bucket(t, node->ino);
-
-			next = node->hash_next;
-			node->hash_next = b[j];
-			b[j] = node;
-		}
-	}
-	free(oldb);
-}
 
 static struct tree_node *
 tree_add_node(struct tree *t, enum node_kind kind, struct tree_connector *conn)
 {
 	struct tree_node *n = calloc(1, sizeof(*n));
-	size_t i;
 
 	if (n == NULL)
 		return NULL;
@@ -62,23 +30,18 @@ tree_add_node(struct tree *t, enum node_kind kind, struct tree_connector *conn)
 	n->conn = conn;
 	n->current = 1;
 	n->ino = t->next_ino++;
-	if (t->ninodes >= t->ninode_buckets)
-		tree_ino_rehash(t);
-	i = tree_ino_bucket(t, n->ino);
-	n->hash_next = t->inodes[i];
-	t->inodes[i] = n;
-	t->ninodes++;
+	table_add(&t->inodes, &n->link, n->ino);
 	return n;
 }
 
 static struct tree_node *
 tree_find_ino_locked(struct tree *t, uint64_t ino)
 {
-	struct tree_node *n;
+	struct table_link *l;
 
-	for (n = t->inodes[tree_ino_bucket(t, ino)]; n != NULL; n = n->hash_next)
-		if (n->ino == ino)
-			return n;
+	for (l = table_chain(&t->inodes, ino); l != NULL; l = l->next)
+		if (l->hash == ino)
+			return table_entry(l, struct tree_node, link);
 	return NULL;
 }
 
@@ -95,15 +58,7 @@ tree_node_destroy(struct tree_node *n)
 static void
 tree_drop_file_locked(struct tree *t, struct tree_node *n)
 {
-	struct tree_node **pp;
-
-	for (pp = &t->inodes[tree_ino_bucket(t, n->ino)]; *pp != NULL; pp = &(*pp)->hash_next) {
-		if (*pp == n) {
-			*pp = n->hash_next;
-			break;
-		}
-	}
-	t->ninodes--;
+	table_del(&t->inodes, &n->link);
 	if (n->conn == NULL) {
 		/* An ephemeral .connectorfs node: on no connector's list. */
 	} else if (n->conn_prev != NULL) {
@@ -125,12 +80,8 @@ tree_new(void)
 		return NULL;
 	pthread_mutex_init(&t->lock, NULL);
 	t->next_ino = TREE_ROOT_INO;
-	t->ninode_buckets = 256;
-	t->inodes = calloc(t->ninode_buckets, sizeof(*t->inodes));
-	t->nbuckets = 64;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	/* Fixed inodes, in the order of the TREE_*_INO numbers. */
-	if (t->inodes == NULL || t->buckets == NULL ||
+	if (table_init(&t->inodes, 256) != 0 || table_init(&t->connectors, 64) != 0 ||
 	    tree_add_node(t, NODE_ROOT, NULL) == NULL ||
 	    tree_add_node(t, NODE_CTL_DIR, NULL) == NULL ||
 	    tree_add_node(t, NODE_REFRESH, NULL) == NULL) {
@@ -143,6 +94,7 @@ tree_new(void)
 void
 tree_free(struct tree **tp)
 {
+	struct table_link *l, *next;
 	struct tree *t;
 	size_t i;
 
@@ -150,39 +102,21 @@ tree_free(struct tree **tp)
 		return;
 	t = *tp;
 	*tp = NULL;
-	for (i = 0; t->inodes != NULL && i < t->ninode_buckets; i++) {
-		struct tree_node *n = t->inodes[i], *next;
-
-		for (; n != NULL; n = next) {
-			next = n->hash_next;
-			tree_node_destroy(n);
-		}
+	for (l = table_first(&t->inodes, &i); l != NULL; l = next) {
+		next = table_next(&t->inodes, l, &i);
+		tree_node_destroy(table_entry(l, struct tree_node, link));
 	}
-	for (i = 0; t->buckets != NULL && i < t->nbuckets; i++) {
-		struct tree_connector *c = t->buckets[i], *next;
+	for (l = table_first(&t->connectors, &i); l != NULL; l = next) {
+		struct tree_connector *c = table_entry(l, struct tree_connector, link);
 
-		for (; c != NULL; c = next) {
-			next = c->next;
-			free(c->keys);
-			free(c);
-		}
+		next = table_next(&t->connectors, l, &i);
+		free(c->keys);
+		free(c);
 	}
-	free(t->buckets);
-	free(t->inodes);
+	table_release(&t->connectors);
+	table_release(&t->inodes);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
-}
-
-void
-tree_lock(struct tree *t)
-{
-	pthread_mutex_lock(&t->lock);
-}
-
-void
-tree_unlock(struct tree *t)
-{
-	pthread_mutex_unlock(&t->lock);
 }
 
 struct tree_node *
@@ -202,7 +136,7 @@ tree_node_count(struct tree *t)
 	size_t n;
 
 	pthread_mutex_lock(&t->lock);
-	n = t->ninodes;
+	n = t->inodes.count;
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
@@ -210,36 +144,16 @@ tree_node_count(struct tree *t)
 static struct tree_connector *
 tree_find_locked(struct tree *t, const char *name)
 {
-	struct tree_connector *c;
+	uint64_t hash = name_hash(name);
+	struct table_link *l;
 
-	for (c = t->buckets[name_hash(name) % t->nbuckets]; c != NULL; c = c->next)
-		if (strcmp(c->name, name) == 0)
+	for (l = table_chain(&t->connectors, hash); l != NULL; l = l->next) {
+		struct tree_connector *c = table_entry(l, struct tree_connector, link);
+
+		if (l->hash == hash && strcmp(c->name, name) == 0)
 			return c;
-	return NULL;
-}
-
-static void
-tree_rehash_locked(struct tree *t)
-{
-	size_t n = t->nbuckets * 2, i;
-	struct tree_connector **b = calloc(n, sizeof(*b));
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < t->nbuckets; i++) {
-		struct tree_connector *c = t->buckets[i], *next;
-
-		for (; c != NULL; c = next) {
-			size_t j = name_hash(c->name) % n;
-
-			next = c->next;
-			c->next = b[j];
-			b[j] = c;
-		}
 	}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = n;
+	return NULL;
 }
 
 struct tree_connector *
@@ -257,7 +171,6 @@ struct tree_connector *
 tree_connector(struct tree *t, const char *name)
 {
 	struct tree_connector *c;
-	size_t i;
 
 	if (!name_is_connector(name))
 		return NULL;
@@ -278,12 +191,7 @@ tree_connector(struct tree *t, const char *name)
 		c = NULL;
 		goto out;
 	}
-	if (t->nconnectors >= t->nbuckets)
-		tree_rehash_locked(t);
-	i = name_hash(name) % t->nbuckets;
-	c->next = t->buckets[i];
-	t->buckets[i] = c;
-	t->nconnectors++;
+	table_add(&t->connectors, &c->link, name_hash(name));
 out:
 	pthread_mutex_unlock(&t->lock);
 	return c;

@@ -17,6 +17,7 @@
 
 #include "connection.h"
 #include "names.h"
+#include "table.h"
 
 enum node_kind {
 	NODE_NONE,		/* no node: a name that leads nowhere */
@@ -90,12 +91,12 @@ struct tree_node {
 	uint64_t nlookup;		/* the kernel's references */
 	int current;			/* still what its name resolves to */
 	int ephemeral;			/* one look: dropped when the kernel forgets it */
-	struct tree_node *hash_next;
+	struct table_link link;		/* in the tree's inode table */
 	struct tree_node *conn_next, *conn_prev;
 };
 
 struct tree_connector {
-	struct tree_connector *next;	/* hash chain */
+	struct table_link link;		/* in the tree's connector table */
 	char name[NAME_CONNECTOR_MAX + 1];
 	struct tree_node *dir, *config_dir;	/* stable */
 	/* Private to tree.c: current file nodes, and every live file node. */
@@ -110,10 +111,6 @@ struct tree;
 
 struct tree *tree_new(void);
 void tree_free(struct tree **tree);
-
-/* The tree's lock, for ctl_bytes. */
-void tree_lock(struct tree *tree);
-void tree_unlock(struct tree *tree);
 
 /*
  * The node with this inode number, or NULL. A file node stays valid while

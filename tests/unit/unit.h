@@ -24,6 +24,7 @@ Suite *buf_suite(void);
 Suite *cache_suite(void);
 Suite *status_suite(void);
 Suite *tree_suite(void);
+Suite *table_suite(void);
 Suite *fuzz_regressions_suite(void);
 
 /*
