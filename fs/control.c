@@ -122,6 +122,19 @@ control_refresh_name_ok(struct cfs_ctx *ctx, const char *name)
 	return cache_is_known(ctx->cache, name);
 }
 
+/*
+ * A forced refresh costs a request to the API each time, so only the files'
+ * owner (uid=, or the mounting user) and root may ask for one; anyone else
+ * who may read the mount would otherwise spend the app's rate limit.
+ */
+static int
+control_may_refresh(const struct cfs_ctx *ctx, fuse_req_t req)
+{
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+
+	return who->uid == 0 || who->uid == ctx->cfg->uid;
+}
+
 /* One render of status.json or metrics, as a new inode's bytes. */
 static int
 control_render(struct cfs_ctx *ctx, enum node_kind kind, uint64_t *ino, size_t *size)
@@ -431,29 +444,48 @@ control_start_job(struct control *c, const struct tree_node *n)
 	return 0;
 }
 
+/* Answer a READ whose outcome is known now: 1 when answered, 0 when not known yet. */
+static int
+control_answer_known(struct cfs_ctx *ctx, fuse_req_t req, uint64_t ino, size_t size,
+    off_t off)
+{
+	char *copy = NULL;
+	size_t len = 0;
+	int err = 0, rc;
+
+	rc = tree_ctl_slice(ctx->tree, ino, off < 0 ? 0 : (size_t)off, size, &copy, &len, &err);
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		fuse_reply_err(req, ENOENT);
+	else if (err != 0)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, copy, len);
+	free(copy);
+	return 1;
+}
+
 void
 control_read(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *n, size_t size,
     off_t off)
 {
 	struct control *c = ctx->control;
 	struct control_wait *w;
-	char *copy = NULL;
-	size_t len = 0;
-	int err = 0, rc;
+	size_t probe_len;
+	int probe_err, known, rc;
+	char *probe = NULL;
 
-	rc = tree_ctl_slice(ctx->tree, n->ino, off < 0 ? 0 : (size_t)off, size, &copy, &len,
-	    &err);
-	if (rc != 0) {
-		if (rc < 0)
-			fuse_reply_err(req, ENOENT);
-		else if (err != 0)
-			fuse_reply_err(req, err);
-		else
-			fuse_reply_buf(req, copy, len);
-		free(copy);
+	if (n->kind == NODE_REFRESH_FILE && !control_may_refresh(ctx, req)) {
+		fuse_reply_err(req, EACCES);
 		return;
 	}
-	/* A refresh file whose outcome is not known: wait for it without a thread. */
+	if (control_answer_known(ctx, req, n->ino, size, off))
+		return;
+	/* The first reader of this inode starts its refresh; a failed start is its outcome. */
+	if (tree_ctl_claim(ctx->tree, n->ino) && (rc = control_start_job(c, n)) != 0)
+		tree_ctl_set(ctx->tree, n->ino, NULL, 0, rc);
+	/* Wait for the outcome without holding a thread. */
 	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		fuse_reply_err(req, ENOMEM);
@@ -466,52 +498,30 @@ control_read(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *n, siz
 	w->ctl = c;
 	w->state = WAIT_NEW;
 	fuse_req_interrupt_func(req, control_interrupted, w);
-	pthread_mutex_lock(&c->lock);
-	if (w->state == WAIT_INTERRUPTED) {
-		pthread_mutex_unlock(&c->lock);
-		fuse_req_interrupt_func(req, NULL, NULL);
-		fuse_reply_err(req, EINTR);
-		free(w);
-		return;
-	}
-	w->state = WAIT_QUEUED;
-	w->next = c->waits;
-	c->waits = w;
-	pthread_mutex_unlock(&c->lock);
 	/*
-	 * Started after queueing, so the job's sweep of waiters finds this one
-	 * (a job that already finished left its outcome: answer it below).
+	 * Whether the outcome is known and whether w is published are decided
+	 * under c->lock, which the job takes only after setting the outcome:
+	 * either we see the outcome here, or the job's sweep finds w. Once w
+	 * is published it belongs to the sweep or the interrupt callback, and
+	 * this thread never touches it again.
 	 */
-	rc = tree_ctl_claim(ctx->tree, n->ino) ? control_start_job(c, n) : 0;
 	pthread_mutex_lock(&c->lock);
-	if (w->state != WAIT_QUEUED) {
-		pthread_mutex_unlock(&c->lock);	/* answered elsewhere */
+	known = w->state == WAIT_INTERRUPTED ||
+	    tree_ctl_slice(ctx->tree, n->ino, 0, 0, &probe, &probe_len, &probe_err) != 0;
+	if (!known) {
+		w->state = WAIT_QUEUED;
+		w->next = c->waits;
+		c->waits = w;
+		pthread_mutex_unlock(&c->lock);
 		return;
 	}
-	if (rc == 0 && tree_ctl_slice(ctx->tree, n->ino, 0, 0, &copy, &len, &err) == 0) {
-		pthread_mutex_unlock(&c->lock);	/* the job will answer it */
-		free(copy);
-		return;
-	}
-	free(copy);
-	/* Failed to start, or the outcome came before we were queued in time. */
-	{
-		struct control_wait **pp;
-
-		for (pp = &c->waits; *pp != NULL; pp = &(*pp)->next) {
-			if (*pp == w) {
-				*pp = w->next;
-				break;
-			}
-		}
-	}
-	w->state = WAIT_CLAIMED;
 	pthread_mutex_unlock(&c->lock);
+	free(probe);
 	fuse_req_interrupt_func(req, NULL, NULL);
-	if (rc != 0)
-		fuse_reply_err(req, rc);
+	if (w->state == WAIT_INTERRUPTED)
+		fuse_reply_err(req, EINTR);
 	else
-		control_answer(ctx, req, w->ino, w->size, w->off);
+		(void)control_answer_known(ctx, req, w->ino, w->size, w->off);
 	free(w);
 }
 

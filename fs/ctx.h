@@ -31,6 +31,7 @@ struct cfs_ctx {
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */
 	int no_open;			/* kernel serves opens without us (not with audit=) */
 	uint64_t init_unique;		/* kernel_io.c: the INIT request, until answered */
+	long long write_warned_ms;	/* ops.c: last warning about a WRITE (rate limit) */
 	int init_replied;
 };
 

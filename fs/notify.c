@@ -69,8 +69,17 @@ notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 	size_t i, n, nnames;
 	int have = 0;
 
-	if (c == NULL || ctx->se == NULL)
+	if (ctx->se == NULL)
 		return;
+	if (c == NULL) {
+		/*
+		 * Never a folder: the kernel can only remember the name as absent
+		 * (a 404 kept for negative_ttl). Forget that, so a refresh or a
+		 * SIGHUP that finds it is seen at once.
+		 */
+		notify_entry(ctx, TREE_ROOT_INO, name);
+		return;
+	}
 	if (cache_peek(ctx->cache, name, &v) == CFS_OK) {
 		generation = v.generation;
 		have = 1;

@@ -24,11 +24,13 @@
 
 #include "attr.h"
 #include "audit.h"
+#include "clock.h"
 #include "control.h"
 #include "ctx.h"
 #include "dir.h"
 #include "log.h"
 #include "names.h"
+#include "notify.h"
 #include "ops.h"
 #include "secret.h"
 
@@ -360,6 +362,13 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	/*
+	 * Synchronous reads: an asynchronous READ is a background request the
+	 * kernel never interrupts, so a reader of refresh/NAME that takes a
+	 * signal (not only a fatal one) would wait for the whole refresh.
+	 * Warm reads send no READ at all, so this costs them nothing.
+	 */
+	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_READ;
+	/*
 	 * Lookups in one folder run side by side: without this the kernel
 	 * serializes them, and one slow connector (or a flood of made-up
 	 * names) holds up every other lookup in the root. (libfuse 3.14 drops
@@ -546,11 +555,31 @@ ops_erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	fuse_reply_err(req, EROFS);
 }
 
+/*
+ * A WRITE can only come from a superblock someone with CAP_SYS_ADMIN in the
+ * initial user namespace remounted read-write (host root): the page it
+ * dirtied is what other readers see until the value changes. Say so loudly
+ * (once a minute), and have the notifier drop the file's pages.
+ */
 static void
 ops_erofs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	(void)ino; (void)data; (void)size; (void)off; (void)fi;
+	struct cfs_ctx *ctx = ops_ctx(req);
+	struct tree_node *n = tree_node(ctx->tree, ino);
+	long long now = clock_mono_ms();
+	long long warned = __atomic_load_n(&ctx->write_warned_ms, __ATOMIC_RELAXED);
+
+	(void)data; (void)size; (void)off; (void)fi;
+	if ((warned == 0 || now - warned > 60000) &&
+	    __atomic_compare_exchange_n(&ctx->write_warned_ms, &warned, now, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		log_warnx("a write reached inode %llu: the mount was remounted read-write "
+		    "(mount -o remount,rw needs CAP_SYS_ADMIN); refused, dropping its pages",
+		    (unsigned long long)ino);
+	}
+	if (n != NULL && n->conn != NULL)
+		notifier_push(ctx->notifier, n->conn->name);
 	fuse_reply_err(req, EROFS);
 }
 

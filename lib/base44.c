@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base44.h"
+#include "redact.h"
 #include "decode.h"
 #include "http.h"
 #include "log.h"
@@ -171,32 +172,6 @@ base44_client_connects(struct base44_client *c)
 	return http_client_connects(c->http);
 }
 
-/* Replace every occurrence of secret in msg with "[redacted]". */
-static void
-base44_redact_one(const char *secret, char *msg, size_t msgsz)
-{
-	static const char mark[] = "[redacted]";
-	const size_t marklen = sizeof(mark) - 1;
-	size_t n = strlen(secret), len = strlen(msg);
-	char *at, *from = msg;
-
-	while (n > 0 && (at = strstr(from, secret)) != NULL) {
-		size_t pre = (size_t)(at - msg), tail = len - pre - n;
-
-		if (pre + marklen >= msgsz) {
-			*at = '\0';	/* no room for the mark: cut the message here */
-			break;
-		}
-		if (tail > msgsz - 1 - pre - marklen)
-			tail = msgsz - 1 - pre - marklen;
-		memmove(at + marklen, at + n, tail);
-		memcpy(at, mark, marklen);
-		at[marklen + tail] = '\0';
-		len = pre + marklen + tail;
-		from = at + marklen;	/* never search inside the mark */
-	}
-}
-
 /*
  * Redact from msg every secret the client knows (the service token, the
  * management key) and extra (the credential of this request, or NULL),
@@ -222,7 +197,7 @@ base44_redact(struct base44_client *c, const char *extra, char *msg, size_t msgs
 			s[j - 1] = t;
 		}
 	for (i = 0; i < n; i++)
-		base44_redact_one(s[i], msg, msgsz);
+		redact(s[i], msg, msgsz);
 	pthread_mutex_unlock(&c->token_lock);
 }
 

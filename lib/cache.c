@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "namelist.h"
+#include "redact.h"
 #include "table.h"
 #include "clock.h"
 #include "cache.h"
@@ -31,6 +32,8 @@
 #define CACHE_RETRY_AFTER_MAX_MS (3600 * 1000LL)
 /* Refresh-ahead starts in the last eighth of the TTL (see fs/ attr timeouts). */
 #define CACHE_AHEAD_DIVISOR	8
+/* Shorter tokens are not cut out of messages: they would cut ordinary words. */
+#define CACHE_REDACT_MIN	8
 
 struct cache_entry {
 	struct table_link link;		/* in cache->entries, by name */
@@ -413,6 +416,18 @@ cache_backoff_ms(struct cache *c, unsigned streak, long retry_after)
 	return ms;
 }
 
+/* Cut every cached access token out of msg (c->lock held). */
+static void
+cache_redact_tokens_locked(const struct cache *c, char *msg, size_t msgsz)
+{
+	struct cache_entry *e;
+	size_t i;
+
+	for (e = cache_first(c, &i); e != NULL; e = cache_next(c, e, &i))
+		if (e->value != NULL && e->value->token_len >= CACHE_REDACT_MIN)
+			redact(e->value->token, msg, msgsz);
+}
+
 /* A request for e starts now (single flight: nobody else may start one). */
 static void
 cache_fetch_begin_locked(struct cache *c, struct cache_entry *e)
@@ -494,6 +509,9 @@ cache_fetch_run_locked(struct cache *c, struct cache_entry *e)
 	} else if (err == CFS_ERR_ABORTED) {
 		/* Shutting down: not a failure of the API, nothing to record. */
 	} else {
+		/* A server may echo any token it handed out: none reaches a log or status. */
+		cache_redact_tokens_locked(c, res.message, sizeof(res.message));
+		cache_redact_tokens_locked(c, res.code, sizeof(res.code));
 		e->failures++;
 		if ((int)err >= 0 && err < CFS_ERR_COUNT)
 			e->failures_by[err]++;
@@ -1240,8 +1258,12 @@ cache_drop_all(struct cache *c)
 
 	pthread_mutex_lock(&c->lock);
 	for (e = cache_first(c, &i); e != NULL; e = cache_next(c, e, &i)) {
-		/* Keep the old value only to tell whether the next one differs. */
-		if (e->value != NULL && e->servable)
+		/*
+		 * Keep the old value only to tell whether the next one differs.
+		 * A remembered 404 or 401/403 is announced too: the kernel keeps
+		 * those names as absent.
+		 */
+		if ((e->value != NULL && e->servable) || e->negative_until != 0)
 			name_list_add(&dropped, e->name);
 		e->servable = 0;
 		e->negative_until = 0;

@@ -1096,3 +1096,136 @@ class InterruptTest(IntegrityCase):
 
     def test_sigint_ends_a_refresh_read_blocked_on_a_hung_api(self):
         self.interrupt(lambda mnt: refresh_path(mnt, "hung"))
+
+
+# ---- found by the adversarial review -------------------------------------------------------
+
+# A reader whose SIGUSR1 handler raises: a signal that is not fatal must still end a wait.
+SIGNAL_READER = r"""
+import os, signal, sys, time
+class Interrupted(Exception):
+    pass
+def on_usr1(signum, frame):
+    raise Interrupted()
+signal.signal(signal.SIGUSR1, on_usr1)
+print("ready", flush=True)
+t = time.monotonic()
+try:
+    with open(sys.argv[1], "rb") as f:
+        f.read()
+    print("read %.2f" % (time.monotonic() - t), flush=True)
+except Interrupted:
+    print("interrupted %.2f" % (time.monotonic() - t), flush=True)
+except OSError as e:
+    print("errno %d %.2f" % (e.errno, time.monotonic() - t), flush=True)
+"""
+
+
+class ReviewFindingsTest(IntegrityCase):
+
+    def test_many_readers_of_refresh_files_never_crash_the_daemon(self):
+        # Each refresh ends at once (a remembered 404): readers, jobs and answers race hard.
+        mnt = self.mount(["ttl=60", "negative_ttl=3600", "connectors=slack:github"])
+        mnt.expect_log(r"^connectorfs: slack: ")
+        self.emu.delete("slack")
+        self.assertEqual(errno.ENOENT, refresh(mnt, "slack")[1])
+        stop = time.monotonic() + 3.0
+        errors = []
+
+        def loop():
+            while time.monotonic() < stop:
+                text, err = refresh(mnt, "slack" if random.random() < 0.7 else "github")
+                if err not in (None, errno.ENOENT):
+                    errors.append(err)
+
+        threads = [threading.Thread(target=loop, daemon=True) for _ in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(15)
+        self.assertFalse(any(t.is_alive() for t in threads), "a refresh reader hung")
+        self.assertEqual([], errors)
+        self.assertIsNone(mnt.proc.poll(), "the daemon died")
+        self.assertEqual(GITHUB.encode(), read_file(token_path(mnt, "github")))
+
+    def test_a_signal_that_is_not_fatal_ends_a_refresh_read(self):
+        mnt = self.mount(["ttl=60", "timeout=10"])
+        read_file(token_path(mnt, "slack"))
+        self.emu.latency(6)
+        try:
+            proc = self.spawn([PYTHON, "-I", "-S", "-c", SIGNAL_READER, refresh_path(mnt, "slack")])
+            self.assertEqual(b"ready", proc.stdout.readline().strip())
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGUSR1)
+            status, out, err = self.finish_by(proc, time.monotonic() + 3.0, "the reader")
+        finally:
+            self.emu.latency(0)
+        words = out.split()
+        print("\n  reader: %s" % out.strip())
+        self.assertTrue(words and words[0] in ("interrupted", "errno"), out)
+        self.assertLess(float(words[-1]), 2.5, "the read ended only with the refresh")
+
+    def test_only_the_owner_and_root_may_force_a_refresh(self):
+        import test_security
+        mnt = self.mount(["ttl=60", "allow_other", "uid=%d" % test_security.OWNER_UID,
+                          "gid=%d" % test_security.OWNER_GID, "mode=0444", "dir_mode=0555"])
+        test_security.open_to_others(self, mnt)
+        read_file(token_path(mnt, "slack"))
+        before = self.emu.count("slack")
+        err, _ = test_security.as_user(61002, 61002, "read", refresh_path(mnt, "slack"))
+        self.assertEqual(errno.EACCES, err, errname(err) if err else "read went through")
+        self.assertEqual(before, self.emu.count("slack"), "a stranger's read made a request")
+        err, out = test_security.as_user(test_security.OWNER_UID, test_security.OWNER_GID,
+                                         "read", refresh_path(mnt, "slack"))
+        self.assertIsNone(err)
+        self.assertTrue(REFRESH_LINE.match(out.decode().strip()), out)
+        self.assertEqual(before + 1, self.emu.count("slack"))
+
+    def test_sighup_forgets_names_the_kernel_kept_as_absent(self):
+        mnt = self.mount(["ttl=60", "negative_ttl=3600"])
+        self.assertErrno(errno.ENOENT, read_file, token_path(mnt, "zendesk"))
+        self.emu.set("zendesk", "zendesk-token-0123456789")
+        self.assertErrno(errno.ENOENT, read_file, token_path(mnt, "zendesk"))
+        mnt.expect_log(r"^connectorfs: SIGHUP")
+        os.kill(mnt.pid, signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: errno_of(read_file, token_path(mnt, "zendesk"))
+                                   is None, 3.0, 0.1),
+                        "after SIGHUP the kernel still answers ENOENT for zendesk")
+        self.assertEqual(b"zendesk-token-0123456789", read_file(token_path(mnt, "zendesk")))
+
+    def test_a_superblock_remounted_read_write_by_host_root_loses_its_write_at_writeback(self):
+        # Out of the threat model (CAP_SYS_ADMIN in the initial user namespace is host root),
+        # but the daemon still refuses the WRITE, says so, and drops the dirtied page.
+        mnt = self.mount(["ttl=60"])
+        mnt.expect_log(r"^connectorfs: a write reached inode \d+: the mount was remounted")
+        self.assertEqual(SLACK.encode(), read_file(token_path(mnt, "slack")))
+        bind = tempfile.mkdtemp(prefix="cfs-sb-")
+        script = r"""
+set -e
+mount --bind "$1/slack" "$2"
+mount -i -o remount,rw "$2"
+exec "$3" -I -S -c '
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[0:6] = b"ATTACK"
+m.close()
+os.close(fd)
+print("wrote")
+' "$2/access_token"
+"""
+        try:
+            r = subprocess.run([UNSHARE, "-m", "--propagation", "private", "sh", "-c", script,
+                                "sh", mnt.path, bind, PYTHON], capture_output=True, text=True,
+                               timeout=30)
+            if "wrote" not in r.stdout:
+                self.skipTest("could not remount the superblock read-write here: %s"
+                              % r.stderr.strip()[-200:])
+            self.assertTrue(wait_until(lambda: read_file(token_path(mnt, "slack"))
+                                       == SLACK.encode(), 3.0, 0.1),
+                            "the host still reads the attacker's bytes after writeback")
+            mnt.wait_log(r"a write reached inode", 3.0)
+        finally:
+            subprocess.run(["mount", "-i", "-o", "remount,ro", mnt.path],
+                           stderr=subprocess.DEVNULL)
+            os.rmdir(bind)

@@ -30,6 +30,7 @@ main(void)
 	srunner_add_suite(sr, status_suite());
 	srunner_add_suite(sr, tree_suite());
 	srunner_add_suite(sr, table_suite());
+	srunner_add_suite(sr, redact_suite());
 	srunner_add_suite(sr, fuzz_regressions_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -1385,6 +1385,27 @@ START_TEST(test_cache_many_connectors_survive_table_growth)
 }
 END_TEST
 
+START_TEST(test_cache_an_access_token_echoed_in_an_error_is_redacted)
+{
+	struct stats st;
+	int i;
+
+	answer_ok("xoxb-slack-secret-token-123", NULL);
+	assert_get_token("slack", "xoxb-slack-secret-token-123");
+	ck_assert_int_eq(cache_declare(C, "github"), CFS_OK);
+	unit_log_reset();
+	answer_err(CFS_ERR_SERVER, 500, -1, "bad token xoxb-slack-secret-token-123 for you");
+	ck_assert_int_eq(get_err("github"), CFS_ERR_SERVER);
+	ck_assert_int_eq(unit_log_count(), 1);
+	ck_assert_ptr_null(strstr(unit_log_line(0), "xoxb-slack-secret"));
+	ck_assert_ptr_nonnull(strstr(unit_log_line(0), "[redacted]"));
+	memset(&st, 0, sizeof(st));
+	cache_foreach(C, stats_collect, &st);
+	for (i = 0; i < st.n; i++)
+		ck_assert_ptr_null(strstr(st.e[i].message, "xoxb-slack-secret"));
+}
+END_TEST
+
 /* Names nobody declared: the unknown-name budget */
 
 static void
@@ -1833,6 +1854,7 @@ cache_suite(void)
 	tcase_add_test(fail, test_cache_retry_after_is_capped_at_an_hour);
 	tcase_add_test(fail, test_cache_success_resets_backoff);
 	tcase_add_test(fail, test_cache_failed_fetch_logs_one_line_naming_connector_without_token);
+	tcase_add_test(fail, test_cache_an_access_token_echoed_in_an_error_is_redacted);
 	suite_add_tcase(s, fail);
 
 	tcase_add_checked_fixture(jwt, cache_setup, cache_teardown);

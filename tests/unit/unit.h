@@ -25,6 +25,7 @@ Suite *cache_suite(void);
 Suite *status_suite(void);
 Suite *tree_suite(void);
 Suite *table_suite(void);
+Suite *redact_suite(void);
 Suite *fuzz_regressions_suite(void);
 
 /*

@@ -1,0 +1,33 @@
+/*
+ * redact.c: see redact.h. The search resumes after each mark, so a mark is
+ * never searched again, and whatever is cut is cut at a secret's start,
+ * never inside one.
+ */
+#include <string.h>
+
+#include "redact.h"
+
+void
+redact(const char *secret, char *msg, size_t msgsz)
+{
+	static const char mark[] = "[redacted]";
+	const size_t marklen = sizeof(mark) - 1;
+	size_t n = strlen(secret), len = strlen(msg);
+	char *at, *from = msg;
+
+	while (n > 0 && (at = strstr(from, secret)) != NULL) {
+		size_t pre = (size_t)(at - msg), tail = len - pre - n;
+
+		if (pre + marklen >= msgsz) {
+			*at = '\0';	/* no room for the mark: cut the message here */
+			break;
+		}
+		if (tail > msgsz - 1 - pre - marklen)
+			tail = msgsz - 1 - pre - marklen;
+		memmove(at + marklen, at + n, tail);
+		memcpy(at, mark, marklen);
+		at[marklen + tail] = '\0';
+		len = pre + marklen + tail;
+		from = at + marklen;
+	}
+}
