@@ -951,6 +951,25 @@ cache_release_entry_locked(struct cache *c, struct cache_entry *e)
 		cache_remove_locked(c, e);
 }
 
+/*
+ * The end of a reader's call: what res says (the last request's outcome,
+ * or only err when the error is our own: the budget, an interrupt, the
+ * shutdown, a wait that timed out), the entry given back, the lock released.
+ */
+static enum cfs_err
+cache_finish_locked(struct cache *c, struct cache_entry *e, enum cfs_err err,
+    struct base44_result *res)
+{
+	if (err == CFS_ERR_BUSY || err == CFS_ERR_INTERRUPTED || err == CFS_ERR_ABORTED ||
+	    (err == CFS_ERR_TIMEOUT && e->fetching))
+		cache_result_plain(err, res);
+	else if (err != CFS_OK)
+		cache_result_of(e, res);
+	cache_release_entry_locked(c, e);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
 enum cfs_err
 cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view,
     struct base44_result *res, const int *cancel)
@@ -1059,13 +1078,7 @@ cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view
 		outcome_ready = 1;
 		cache_fetch_start_locked(c, e);
 	}
-	if (err == CFS_ERR_BUSY || err == CFS_ERR_INTERRUPTED)
-		cache_result_plain(err, res);
-	else if (err != CFS_OK)
-		cache_result_of(e, res);
-	cache_release_entry_locked(c, e);
-	pthread_mutex_unlock(&c->lock);
-	return err;
+	return cache_finish_locked(c, e, err, res);
 }
 
 enum cfs_err
@@ -1203,14 +1216,7 @@ cache_refresh(struct cache *c, const char *name, unsigned long long *generation,
 	err = cache_refresh_entry_locked(c, e, cancel);
 	if (err == CFS_OK && generation != NULL)
 		*generation = e->generation;
-	if (err == CFS_ERR_BUSY || err == CFS_ERR_INTERRUPTED || err == CFS_ERR_ABORTED ||
-	    (err == CFS_ERR_TIMEOUT && e->fetching))
-		cache_result_plain(err, res);
-	else if (err != CFS_OK)
-		cache_result_of(e, res);
-	cache_release_entry_locked(c, e);
-	pthread_mutex_unlock(&c->lock);
-	return err;
+	return cache_finish_locked(c, e, err, res);
 }
 
 enum cfs_err
