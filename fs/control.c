@@ -26,7 +26,6 @@
 #include "buf.h"
 #include "control.h"
 #include "log.h"
-#include "namelist.h"
 #include "names.h"
 #include "notify.h"
 #include "status.h"
@@ -273,7 +272,24 @@ control_interrupted(fuse_req_t req, void *arg)
 	}
 }
 
+/*
+ * Visible to the next open: tell the kernel before answering. 0, or
+ * ETIMEDOUT when the kernel could not be told in time (a notification held
+ * up by a folder lock): the value is fetched but an open may still find
+ * the old one for a while, and the reader must not be told otherwise.
+ */
+static int
+control_sync(struct control *c, const char *name)
+{
+	if (notifier_sync(c->ctx->notifier, name, CONTROL_SYNC_MS) == 0)
+		return 0;
+	log_warnx("%s: refreshed, but the kernel was not told within %d s", name,
+	    CONTROL_SYNC_MS / 1000);
+	return ETIMEDOUT;
+}
+
 struct control_lines {
+	struct control *ctl;
 	struct buf out;
 };
 
@@ -295,42 +311,25 @@ control_all_line(const char *name, enum cfs_err err, unsigned long long generati
 
 	(void)res;
 	char gen[32];
+	int rc = err == CFS_OK ? control_sync(l->ctl, name) : err_to_errno(err);
 
 	snprintf(gen, sizeof(gen), "%llu", generation);
-	if (err == CFS_OK)
+	if (rc == 0)
 		control_append_line(&l->out, "%s generation %s\n", name, gen);
 	else
-		control_append_line(&l->out, "%s error: %s\n", name, strerror(err_to_errno(err)));
+		control_append_line(&l->out, "%s error: %s\n", name, strerror(rc));
 }
 
-/* Visible to the next open: tell the kernel before answering. */
-static void
-control_sync(struct control *c, const char *name)
-{
-	if (notifier_sync(c->ctx->notifier, name, CONTROL_SYNC_MS) != 0)
-		log_debug("%s: the kernel was not told of the refresh in time", name);
-}
-
-static void
-control_sync_known(const struct cache_stat *st, void *arg)
-{
-	if (st->ever_fetched)
-		name_list_add(arg, st->name);
-}
 
 static void
 control_refresh_all(struct control *c, char **bytes, size_t *len, int *err)
 {
-	struct name_list names = NAME_LIST_INIT;
 	struct control_lines l;
-	size_t i;
 
+	l.ctl = c;
 	buf_init(&l.out, CONTROL_REFRESH_ALL_SIZE);
+	/* Each connector is synced with the kernel as its line is written. */
 	(void)cache_refresh_all(c->ctx->cache, control_all_line, &l, NULL);
-	cache_foreach(c->ctx->cache, control_sync_known, &names);
-	for (i = 0; i < names.n; i++)
-		control_sync(c, names.names[i]);
-	name_list_clear(&names);
 	*err = 0;
 	*len = l.out.len;
 	*bytes = malloc(l.out.len + 1);
@@ -363,17 +362,12 @@ control_job_main(void *arg)
 		control_refresh_all(c, &bytes, &len, &rc);
 	} else {
 		err = cache_refresh(c->ctx->cache, job->name, &generation, &res, NULL);
-		if (err == CFS_OK) {
-			control_sync(c, job->name);
-			bytes = malloc(NAME_CONNECTOR_MAX + 40);
-			if (bytes == NULL)
-				rc = ENOMEM;
-			else
-				len = (size_t)snprintf(bytes, NAME_CONNECTOR_MAX + 40,
-				    "%s generation %llu\n", job->name, generation);
-		} else {
-			rc = err_to_errno(err);
-		}
+		rc = err != CFS_OK ? err_to_errno(err) : control_sync(c, job->name);
+		if (rc == 0 && (bytes = malloc(NAME_CONNECTOR_MAX + 40)) == NULL)
+			rc = ENOMEM;
+		if (rc == 0)
+			len = (size_t)snprintf(bytes, NAME_CONNECTOR_MAX + 40,
+			    "%s generation %llu\n", job->name, generation);
 	}
 	tree_ctl_set(c->ctx->tree, job->ino, bytes, len, rc);
 	/* Every reader of this inode waiting so far; later ones find the outcome. */

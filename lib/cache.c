@@ -32,6 +32,8 @@
 #define CACHE_RETRY_AFTER_MAX_MS (3600 * 1000LL)
 /* Refresh-ahead starts in the last eighth of the TTL (see fs/ attr timeouts). */
 #define CACHE_AHEAD_DIVISOR	8
+/* A forced refresh shares a request that started at most this long before it. */
+#define CACHE_REFRESH_JOIN_MS	100
 /* Shorter tokens are not cut out of messages: they would cut ordinary words. */
 #define CACHE_REDACT_MIN	8
 
@@ -1157,25 +1159,44 @@ cache_view_release(struct cache_view *view)
 }
 
 /*
- * One forced refresh of e, held by the caller (users). Joins a request in
- * flight; otherwise asks, unless a backoff or a remembered 404 says not
- * yet, or the unknown-name budget is spent.
+ * One forced refresh of e, held by the caller (users). Its answer comes
+ * from a request that started with it: one already in flight is joined
+ * only if it started at most CACHE_REFRESH_JOIN_MS before (readers of the
+ * same connector at the same moment share one request); an older one may
+ * predate what the caller wants to see (a rotation it knows of), so it is
+ * waited out and a new one made. No request within a backoff or a
+ * remembered 404, or past the unknown-name budget.
  */
 static enum cfs_err
 cache_refresh_entry_locked(struct cache *c, struct cache_entry *e, const int *cancel)
 {
 	long long real_deadline = cache_default_mono_ms(NULL) +
-	    (long long)c->set.timeout_s * 1000 + 500;
-	unsigned long long seen = e->completions;
-	long long now = c->hooks.mono_ms(c->hooks.arg);
+	    2 * (long long)c->set.timeout_s * 1000 + 500;
+	long long asked = c->hooks.mono_ms(c->hooks.arg), now;
+	unsigned long long seen;
 
-	if (!e->fetching) {
-		if (now < e->negative_until || now < e->backoff_until)
-			return e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
-		if (!e->known && !cache_unknown_admit_locked(c, now))
-			return CFS_ERR_BUSY;
-		seen = e->completions;
-		cache_fetch_start_locked(c, e);
+	for (;;) {
+		if (c->aborted)
+			return CFS_ERR_ABORTED;
+		if (cache_cancelled(cancel))
+			return CFS_ERR_INTERRUPTED;
+		if (e->fetching && e->fetch_started_mono + CACHE_REFRESH_JOIN_MS >= asked) {
+			seen = e->completions;
+			break;
+		}
+		if (!e->fetching) {
+			now = c->hooks.mono_ms(c->hooks.arg);
+			if (now < e->negative_until || now < e->backoff_until)
+				return e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
+			if (!e->known && !cache_unknown_admit_locked(c, now))
+				return CFS_ERR_BUSY;
+			seen = e->completions;
+			cache_fetch_start_locked(c, e);
+			break;
+		}
+		if (cache_default_mono_ms(NULL) >= real_deadline)
+			return CFS_ERR_TIMEOUT;
+		cache_wait_until(c, &c->done, real_deadline);
 	}
 	while (e->completions == seen) {
 		if (c->aborted)

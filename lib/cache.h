@@ -176,8 +176,10 @@ void cache_view_release(struct cache_view *view);
 
 /*
  * Fetch now and wait for the result; *generation (when not NULL) is the
- * value's generation after it. A request already in flight for the name is
- * joined, not repeated, so concurrent refreshes make one request. The rate
+ * value's generation after it. A request in flight for the name that
+ * started with this refresh (within 100 ms before it) is joined, so
+ * concurrent refreshes make one request; an older one is waited out and a
+ * new one made, so the answer never predates the call. The rate
  * controls hold: within a backoff (Retry-After included) or a remembered
  * 404 the last error is returned without a request, and an unknown name
  * spends the unknown-name budget. cancel as in cache_get_cancellable().

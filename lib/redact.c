@@ -7,6 +7,27 @@
 
 #include "redact.h"
 
+/* A secret cut off where the message was cut (its head is all there is). */
+#define REDACT_TAIL_MIN	8
+
+/*
+ * A message cut to fit a buffer can end inside a secret, and then the
+ * search above cannot find it whole: cut a trailing head of the secret
+ * (REDACT_TAIL_MIN bytes or more) off the message.
+ */
+static void
+redact_tail(const char *secret, size_t n, char *msg)
+{
+	size_t len = strlen(msg), k;
+
+	for (k = n > 0 ? n - 1 : 0; k >= REDACT_TAIL_MIN; k--) {
+		if (k <= len && memcmp(msg + len - k, secret, k) == 0) {
+			msg[len - k] = '\0';
+			return;
+		}
+	}
+}
+
 void
 redact(const char *secret, char *msg, size_t msgsz)
 {
@@ -30,4 +51,5 @@ redact(const char *secret, char *msg, size_t msgsz)
 		len = pre + marklen + tail;
 		from = at + marklen;
 	}
+	redact_tail(secret, n, msg);
 }

@@ -11,7 +11,9 @@
 /*
  * Replace every occurrence of secret in msg (NUL-terminated, msgsz bytes)
  * with "[redacted]"; when the mark does not fit, the message is cut where
- * the secret began. An empty secret changes nothing.
+ * the secret began. A message that ends with the first 8 bytes or more of
+ * the secret (it was cut inside it) loses them. An empty secret changes
+ * nothing.
  */
 void redact(const char *secret, char *msg, size_t msgsz);
 

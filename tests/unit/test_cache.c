@@ -1086,6 +1086,45 @@ START_TEST(test_cache_concurrent_refreshes_share_one_request)
 }
 END_TEST
 
+static void *
+getter_main(void *arg)
+{
+	struct refresher *r = arg;
+
+	r->err = get_err(r->name);
+	return NULL;
+}
+
+START_TEST(test_cache_refresh_never_takes_the_answer_of_an_older_request)
+{
+	struct refresher a = { .name = "slack" }, b = { .name = "slack" };
+
+	assert_get_token("slack", "tok-1");
+	advance(TTL_MS);
+	pthread_mutex_lock(&F.lock);
+	F.block = 1;
+	F.want_threads = 1000;	/* held until released */
+	pthread_mutex_unlock(&F.lock);
+	ck_assert_int_eq(pthread_create(&a.th, NULL, getter_main, &a), 0);
+	pthread_mutex_lock(&F.lock);
+	while (!F.in_fetch)
+		pthread_cond_wait(&F.cond, &F.lock);
+	pthread_mutex_unlock(&F.lock);
+	/* The upstream value rotates after that request started; then a refresh comes. */
+	advance(200);
+	ck_assert_int_eq(pthread_create(&b.th, NULL, refresher_main, &b), 0);
+	pthread_mutex_lock(&F.lock);
+	F.release = 1;
+	pthread_cond_broadcast(&F.cond);
+	pthread_mutex_unlock(&F.lock);
+	pthread_join(a.th, NULL);
+	pthread_join(b.th, NULL);
+	ck_assert_int_eq(a.err, CFS_OK);
+	ck_assert_int_eq(b.err, CFS_OK);
+	ck_assert_int_eq(fetches(), 3);
+}
+END_TEST
+
 struct outcomes {
 	int n;
 	char names[8][NAME_CONNECTOR_MAX + 1];
@@ -1403,6 +1442,30 @@ START_TEST(test_cache_an_access_token_echoed_in_an_error_is_redacted)
 	cache_foreach(C, stats_collect, &st);
 	for (i = 0; i < st.n; i++)
 		ck_assert_ptr_null(strstr(st.e[i].message, "xoxb-slack-secret"));
+}
+END_TEST
+
+START_TEST(test_cache_a_token_cut_off_at_the_end_of_an_error_is_redacted_too)
+{
+	char msg[200];
+	struct stats st;
+	int i;
+
+	answer_ok("xoxb-slack-secret-token-123", NULL);
+	assert_get_token("slack", "xoxb-slack-secret-token-123");
+	ck_assert_int_eq(cache_declare(C, "github"), CFS_OK);
+	unit_log_reset();
+	/* A message cut to its 199 bytes inside the echoed token. */
+	memset(msg, 'x', 190);
+	memcpy(msg + 190, "xoxb-slac", 9);
+	msg[199] = '\0';
+	answer_err(CFS_ERR_SERVER, 500, -1, msg);
+	ck_assert_int_eq(get_err("github"), CFS_ERR_SERVER);
+	ck_assert_ptr_null(strstr(unit_log_line(0), "xoxb-slac"));
+	memset(&st, 0, sizeof(st));
+	cache_foreach(C, stats_collect, &st);
+	for (i = 0; i < st.n; i++)
+		ck_assert_ptr_null(strstr(st.e[i].message, "xoxb-slac"));
 }
 END_TEST
 
@@ -1855,6 +1918,7 @@ cache_suite(void)
 	tcase_add_test(fail, test_cache_success_resets_backoff);
 	tcase_add_test(fail, test_cache_failed_fetch_logs_one_line_naming_connector_without_token);
 	tcase_add_test(fail, test_cache_an_access_token_echoed_in_an_error_is_redacted);
+	tcase_add_test(fail, test_cache_a_token_cut_off_at_the_end_of_an_error_is_redacted_too);
 	suite_add_tcase(s, fail);
 
 	tcase_add_checked_fixture(jwt, cache_setup, cache_teardown);
@@ -1880,6 +1944,7 @@ cache_suite(void)
 	tcase_add_test(refresh, test_cache_refresh_obeys_backoff_and_retry_after);
 	tcase_add_test(refresh, test_cache_refresh_obeys_the_negative_cache);
 	tcase_add_test(refresh, test_cache_concurrent_refreshes_share_one_request);
+	tcase_add_test(refresh, test_cache_refresh_never_takes_the_answer_of_an_older_request);
 	tcase_add_test(refresh, test_cache_refresh_all_refetches_every_fetched_connector);
 	tcase_add_test(refresh, test_cache_refresh_all_of_empty_cache_makes_no_request);
 	tcase_add_test(refresh, test_cache_drop_all_makes_next_get_fetch);

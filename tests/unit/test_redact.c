@@ -28,6 +28,19 @@ START_TEST(test_redact_cuts_at_the_secret_when_the_mark_does_not_fit)
 }
 END_TEST
 
+START_TEST(test_redact_cuts_the_head_of_a_secret_left_at_the_end)
+{
+	char msg[64] = "bad token xoxb-0123456";
+	char shortmsg[64] = "ends with xoxb-01";
+
+	redact("xoxb-0123456789abcdef", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "bad token ");
+	/* Under 8 bytes of the secret: too short to tell from ordinary text. */
+	redact("xoxb-0123456789abcdef", shortmsg, sizeof(shortmsg));
+	ck_assert_str_eq(shortmsg, "ends with xoxb-01");
+}
+END_TEST
+
 Suite *
 redact_suite(void)
 {
@@ -36,6 +49,7 @@ redact_suite(void)
 
 	tcase_add_test(tc, test_redact_replaces_every_occurrence);
 	tcase_add_test(tc, test_redact_cuts_at_the_secret_when_the_mark_does_not_fit);
+	tcase_add_test(tc, test_redact_cuts_the_head_of_a_secret_left_at_the_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
