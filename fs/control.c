@@ -308,11 +308,12 @@ control_all_line(const char *name, enum cfs_err err, unsigned long long generati
     const struct base44_result *res, void *arg)
 {
 	struct control_lines *l = arg;
+	int rc = control_sync(l->ctl, name);
+	char gen[32];
 
 	(void)res;
-	char gen[32];
-	int rc = err == CFS_OK ? control_sync(l->ctl, name) : err_to_errno(err);
-
+	if (err != CFS_OK)
+		rc = err_to_errno(err);
 	snprintf(gen, sizeof(gen), "%llu", generation);
 	if (rc == 0)
 		control_append_line(&l->out, "%s generation %s\n", name, gen);
@@ -362,7 +363,10 @@ control_job_main(void *arg)
 		control_refresh_all(c, &bytes, &len, &rc);
 	} else {
 		err = cache_refresh(c->ctx->cache, job->name, &generation, &res, NULL);
-		rc = err != CFS_OK ? err_to_errno(err) : control_sync(c, job->name);
+		/* Synced either way: a 404 or 401/403 ends serving, and the kernel must know. */
+		rc = control_sync(c, job->name);
+		if (err != CFS_OK)
+			rc = err_to_errno(err);
 		if (rc == 0 && (bytes = malloc(NAME_CONNECTOR_MAX + 40)) == NULL)
 			rc = ENOMEM;
 		if (rc == 0)
