@@ -223,24 +223,26 @@ control_getattr(struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st,
 	return 0;
 }
 
-/* Answer one waiting READ from the node's outcome. */
-static void
-control_answer(struct cfs_ctx *ctx, fuse_req_t req, uint64_t ino, size_t size, off_t off)
+/* Answer a READ whose outcome is known now: 1 when answered, 0 when not known yet. */
+static int
+control_answer_known(struct cfs_ctx *ctx, fuse_req_t req, uint64_t ino, size_t size,
+    off_t off)
 {
 	char *copy = NULL;
 	size_t len = 0;
 	int err = 0, rc;
 
 	rc = tree_ctl_slice(ctx->tree, ino, off < 0 ? 0 : (size_t)off, size, &copy, &len, &err);
+	if (rc == 0)
+		return 0;
 	if (rc < 0)
 		fuse_reply_err(req, ENOENT);
-	else if (rc == 0)
-		fuse_reply_err(req, EIO);	/* not reached: answered only once known */
 	else if (err != 0)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_buf(req, copy, len);
 	free(copy);
+	return 1;
 }
 
 /* Ctrl-C on a reader waiting for a refresh: it is answered EINTR at once. */
@@ -393,7 +395,7 @@ control_job_main(void *arg)
 		mine = w->next;
 		/* Waits out a concurrent interrupt callback; none runs after it. */
 		fuse_req_interrupt_func(w->req, NULL, NULL);
-		control_answer(c->ctx, w->req, w->ino, w->size, w->off);
+		(void)control_answer_known(c->ctx, w->req, w->ino, w->size, w->off);
 		free(w);
 	}
 	pthread_mutex_lock(&c->lock);
@@ -442,37 +444,14 @@ control_start_job(struct control *c, const struct tree_node *n)
 	return 0;
 }
 
-/* Answer a READ whose outcome is known now: 1 when answered, 0 when not known yet. */
-static int
-control_answer_known(struct cfs_ctx *ctx, fuse_req_t req, uint64_t ino, size_t size,
-    off_t off)
-{
-	char *copy = NULL;
-	size_t len = 0;
-	int err = 0, rc;
-
-	rc = tree_ctl_slice(ctx->tree, ino, off < 0 ? 0 : (size_t)off, size, &copy, &len, &err);
-	if (rc == 0)
-		return 0;
-	if (rc < 0)
-		fuse_reply_err(req, ENOENT);
-	else if (err != 0)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, copy, len);
-	free(copy);
-	return 1;
-}
-
 void
 control_read(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *n, size_t size,
     off_t off)
 {
 	struct control *c = ctx->control;
 	struct control_wait *w;
-	size_t probe_len;
-	int probe_err, known, rc;
-	char *probe = NULL;
+	size_t len;
+	int known, rc;
 
 	if (n->kind == NODE_REFRESH_FILE && !control_may_refresh(ctx, req)) {
 		fuse_reply_err(req, EACCES);
@@ -504,8 +483,10 @@ control_read(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *n, siz
 	 * this thread never touches it again.
 	 */
 	pthread_mutex_lock(&c->lock);
-	known = w->state == WAIT_INTERRUPTED ||
-	    tree_ctl_slice(ctx->tree, n->ino, 0, 0, &probe, &probe_len, &probe_err) != 0;
+	/* A node forgotten meanwhile (tree_ctl_size() fails) is answered ENOENT below. */
+	known = 1;
+	if (w->state != WAIT_INTERRUPTED && tree_ctl_size(ctx->tree, n->ino, &len, &known) != 0)
+		known = 1;
 	if (!known) {
 		w->state = WAIT_QUEUED;
 		w->next = c->waits;
@@ -514,7 +495,6 @@ control_read(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *n, siz
 		return;
 	}
 	pthread_mutex_unlock(&c->lock);
-	free(probe);
 	fuse_req_interrupt_func(req, NULL, NULL);
 	if (w->state == WAIT_INTERRUPTED)
 		fuse_reply_err(req, EINTR);

@@ -51,10 +51,19 @@ dir_collect_fetched(const struct cache_stat *st, void *arg)
 		name_list_add(arg, st->name);
 }
 
+struct dir_listed {
+	struct cfs_ctx *ctx;
+	struct name_list *names;
+};
+
+/* A connector the API lists is expected: never held to the unknown-name budget. */
 static void
-dir_collect_name(const char *name, void *arg)
+dir_collect_listed(const char *name, void *arg)
 {
-	name_list_add(arg, name);
+	struct dir_listed *l = arg;
+
+	(void)cache_declare(l->ctx->cache, name);
+	name_list_add(l->names, name);
 }
 
 static int
@@ -68,7 +77,8 @@ dir_fill_root(struct cfs_ctx *ctx, struct dir_snapshot *d)
 		name_list_add(&l, ctx->cfg->connectors[i]);
 	cache_foreach(ctx->cache, dir_collect_fetched, &l);
 	if (ctx->listing != NULL)
-		listing_foreach_active(ctx->listing, dir_collect_name, &l);
+		listing_foreach_active(ctx->listing, dir_collect_listed,
+		    &(struct dir_listed){ ctx, &l });
 	if (l.oom) {
 		name_list_clear(&l);
 		return -1;
@@ -78,8 +88,6 @@ dir_fill_root(struct cfs_ctx *ctx, struct dir_snapshot *d)
 	for (i = 0; i < l.n && rc == 0; i++) {
 		struct tree_connector *c = tree_connector(ctx->tree, l.names[i]);
 
-		/* Listed by the API: expected, so never held to the unknown-name budget. */
-		(void)cache_declare(ctx->cache, l.names[i]);
 		if (c == NULL)
 			rc = -1;
 		else

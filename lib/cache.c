@@ -271,14 +271,22 @@ cache_add_locked(struct cache *c, const char *name, int known, struct cache_entr
 	return CFS_OK;
 }
 
-/* The entry of a name a reader asked for, made on first use. */
+/*
+ * The entry of a name a reader asked for, made on first use (CFS_ERR_BUSY,
+ * counted as a refusal, when every remembered unknown name is in use).
+ */
 static enum cfs_err
 cache_entry_for(struct cache *c, const char *name, struct cache_entry **out)
 {
 	struct cache_entry *e = cache_find(c, name);
+	enum cfs_err err;
 
-	if (e == NULL)
-		return cache_add_locked(c, name, 0, out);
+	if (e == NULL) {
+		err = cache_add_locked(c, name, 0, out);
+		if (err == CFS_ERR_BUSY)
+			c->unknown_stat.refused++;
+		return err;
+	}
 	cache_lru_touch(c, e);
 	*out = e;
 	return CFS_OK;
@@ -989,8 +997,6 @@ cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view
 	pthread_mutex_lock(&c->lock);
 	err = cache_entry_for(c, name, &e);
 	if (err != CFS_OK) {
-		if (err == CFS_ERR_BUSY)
-			c->unknown_stat.refused++;
 		pthread_mutex_unlock(&c->lock);
 		return err;
 	}
@@ -1173,43 +1179,37 @@ cache_refresh_entry_locked(struct cache *c, struct cache_entry *e, const int *ca
 	long long real_deadline = cache_default_mono_ms(NULL) +
 	    2 * (long long)c->set.timeout_s * 1000 + 500;
 	long long asked = c->hooks.mono_ms(c->hooks.arg), now;
-	unsigned long long seen;
+	unsigned long long seen = 0;
+	int ours = 0;	/* a request that started with this refresh is in flight */
 
 	for (;;) {
 		if (c->aborted)
 			return CFS_ERR_ABORTED;
+		if (ours && e->completions != seen)
+			return e->last_err;
 		if (cache_cancelled(cancel))
 			return CFS_ERR_INTERRUPTED;
-		if (e->fetching && e->fetch_started_mono + CACHE_REFRESH_JOIN_MS >= asked) {
+		if (!ours && e->fetching &&
+		    e->fetch_started_mono + CACHE_REFRESH_JOIN_MS >= asked) {
 			seen = e->completions;
-			break;
+			ours = 1;
+			continue;
 		}
-		if (!e->fetching) {
+		if (!ours && !e->fetching) {
 			now = c->hooks.mono_ms(c->hooks.arg);
 			if (now < e->negative_until || now < e->backoff_until)
 				return e->last_err != CFS_OK ? e->last_err : CFS_ERR_NOT_FOUND;
 			if (!e->known && !cache_unknown_admit_locked(c, now))
 				return CFS_ERR_BUSY;
 			seen = e->completions;
+			ours = 1;
 			cache_fetch_start_locked(c, e);
-			break;
+			continue;
 		}
 		if (cache_default_mono_ms(NULL) >= real_deadline)
 			return CFS_ERR_TIMEOUT;
 		cache_wait_until(c, &c->done, real_deadline);
 	}
-	while (e->completions == seen) {
-		if (c->aborted)
-			return CFS_ERR_ABORTED;
-		if (cache_cancelled(cancel))
-			return CFS_ERR_INTERRUPTED;
-		if (cache_default_mono_ms(NULL) >= real_deadline)
-			return CFS_ERR_TIMEOUT;
-		cache_wait_until(c, &c->done, real_deadline);
-	}
-	if (c->aborted)
-		return CFS_ERR_ABORTED;
-	return e->last_err;
 }
 
 enum cfs_err
@@ -1227,8 +1227,6 @@ cache_refresh(struct cache *c, const char *name, unsigned long long *generation,
 	pthread_mutex_lock(&c->lock);
 	err = cache_entry_for(c, name, &e);
 	if (err != CFS_OK) {
-		if (err == CFS_ERR_BUSY)
-			c->unknown_stat.refused++;
 		pthread_mutex_unlock(&c->lock);
 		cache_result_plain(err, res);
 		return err;

@@ -83,8 +83,9 @@ def cleanup_all():
             sys.stderr.write("harness: cleanup of %r failed: %s\n" % (obj, exc))
 
 
-def mounted_fstype(path):
-    """The fstype of the mount at path per /proc/self/mountinfo, or None."""
+def mountinfo_entry(path):
+    """(mount options, fstype, superblock options) of the last mount at path per
+    /proc/self/mountinfo (option lists split on commas), or None."""
     try:
         with open("/proc/self/mountinfo") as f:
             lines = f.read().splitlines()
@@ -94,12 +95,20 @@ def mounted_fstype(path):
     for line in lines:
         left, _, right = line.partition(" - ")
         fields = left.split()
-        if len(fields) < 5:
+        if len(fields) < 6:
             continue
         mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
         if mnt == path:
-            found = right.split()[0] if right else "?"
+            sb = right.split()
+            found = (fields[5].split(","), sb[0] if sb else "?",
+                     sb[2].split(",") if len(sb) >= 3 else [])
     return found
+
+
+def mounted_fstype(path):
+    """The fstype of the mount at path per /proc/self/mountinfo, or None."""
+    entry = mountinfo_entry(path)
+    return entry[1] if entry else None
 
 
 def wait_until(pred, timeout, interval=0.02):

@@ -85,19 +85,8 @@ def dot(mnt, name):
 
 def mount_options(path):
     """(per-mount options, superblock options) of the mount at path, from mountinfo."""
-    with open("/proc/self/mountinfo") as f:
-        lines = f.read().splitlines()
-    found = None
-    for line in lines:
-        left, _, right = line.partition(" - ")
-        fields = left.split()
-        if len(fields) < 6:
-            continue
-        mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-        if mnt == path:
-            sb = right.split()
-            found = (fields[5].split(","), sb[2].split(",") if len(sb) >= 3 else [])
-    return found
+    entry = harness.mountinfo_entry(path)
+    return (entry[0], entry[2]) if entry else None
 
 
 def parse_metrics(text):
