@@ -438,6 +438,16 @@ cache_redact_tokens_locked(const struct cache *c, char *msg, size_t msgsz)
 			redact(e->value->token, msg, msgsz);
 }
 
+/* kept(): what e serves now, when tell says it moved (c->lock held). */
+static void
+cache_tell_kept_locked(struct cache *c, struct cache_entry *e, int tell)
+{
+	if (!tell || c->hooks.kept == NULL)
+		return;
+	c->hooks.kept(c->hooks.arg, e->name, e->servable ? e->value : NULL, e->generation,
+	    e->changed_wall, e->fetched_wall);
+}
+
 /* A request for e starts now (single flight: nobody else may start one). */
 static void
 cache_fetch_begin_locked(struct cache *c, struct cache_entry *e)
@@ -547,6 +557,7 @@ cache_fetch_run_locked(struct cache *c, struct cache_entry *e)
 		    err_str(err), res.status, res.code[0] ? ", " : "", res.code,
 		    res.message[0] ? ": " : "", res.message);
 	}
+	cache_tell_kept_locked(c, e, err == CFS_OK || (changed && !e->servable));
 	pthread_cond_broadcast(&c->done);
 	if (old != NULL || changed) {
 		pthread_mutex_unlock(&c->lock);
@@ -1288,9 +1299,12 @@ cache_drop_all(struct cache *c)
 		 * A remembered 404 or 401/403 is announced too: the kernel keeps
 		 * those names as absent.
 		 */
-		if ((e->value != NULL && e->servable) || e->negative_until != 0)
+		int served = e->value != NULL && e->servable;
+
+		if (served || e->negative_until != 0)
 			name_list_add(&dropped, e->name);
 		e->servable = 0;
+		cache_tell_kept_locked(c, e, served);
 		e->negative_until = 0;
 		e->backoff_until = 0;
 		e->fail_streak = 0;
@@ -1364,6 +1378,47 @@ cache_declare(struct cache *c, const char *name)
 		cache_make_known(c, e);
 	else
 		err = cache_add_locked(c, name, 1, &e);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+enum cfs_err
+cache_restore(struct cache *c, const char *name, struct connection *value,
+    unsigned long long generation, long long changed_ms, long long fetched_wall_ms)
+{
+	struct cache_entry *e;
+	enum cfs_err err = CFS_OK;
+	long long now, wall, age;
+
+	if (!name_is_connector(name))
+		return CFS_ERR_INVALID;
+	pthread_mutex_lock(&c->lock);
+	e = cache_find(c, name);
+	if (e != NULL)
+		cache_make_known(c, e);
+	else
+		err = cache_add_locked(c, name, 1, &e);
+	if (err != CFS_OK || e->fetching)
+		goto out;
+	now = c->hooks.mono_ms(c->hooks.arg);
+	wall = c->hooks.wall_ms(c->hooks.arg);
+	/* Its age goes on from when it was fetched; a clock set back counts none. */
+	age = wall > fetched_wall_ms ? wall - fetched_wall_ms : 0;
+	if (age > now)
+		age = now;
+	e->generation = generation;
+	e->changed_wall = changed_ms;
+	if (value != NULL) {
+		connection_unref(&e->value);
+		e->value = connection_ref(value);
+		e->servable = 1;
+		e->ever_fetched = 1;
+		e->fetched_mono = now - age;
+		e->fetched_wall = fetched_wall_ms;
+		if (value->token_exp > 0)
+			pthread_cond_signal(&c->sweep);
+	}
+out:
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }

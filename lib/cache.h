@@ -25,6 +25,13 @@ struct cache_hooks {
 	 * no lock held, after the new state is visible in the cache.
 	 */
 	void (*changed)(void *arg, const char *name);
+	/*
+	 * The value a connector is served from now (after every successful
+	 * fetch), or NULL once serving ended (404, 401/403, SIGHUP): for the
+	 * handover state. Called under the cache's lock, in order; may be NULL.
+	 */
+	void (*kept)(void *arg, const char *name, struct connection *value,
+	    unsigned long long generation, long long changed_ms, long long fetched_wall_ms);
 	long long (*mono_ms)(void *arg);	/* monotonic clock, ms */
 	long long (*wall_ms)(void *arg);	/* Unix time, ms */
 	double (*random01)(void *arg);		/* jitter in [0, 1); NULL: rand_r */
@@ -195,6 +202,14 @@ enum cfs_err cache_refresh(struct cache *cache, const char *name,
 enum cfs_err cache_refresh_all(struct cache *cache,
     void (*fn)(const char *name, enum cfs_err err, unsigned long long generation,
     const struct base44_result *res, void *arg), void *arg, const int *cancel);
+
+/*
+ * A value a previous server fetched (its kept() hook), taken as fetched at
+ * fetched_wall_ms: the TTL, max_stale and JWT rules apply from then. The
+ * name becomes known. Only before the first reader.
+ */
+enum cfs_err cache_restore(struct cache *cache, const char *name, struct connection *value,
+    unsigned long long generation, long long changed_ms, long long fetched_wall_ms);
 
 /* Forget every value and negative entry (SIGHUP); changed() is called for each. */
 void cache_drop_all(struct cache *cache);

@@ -11,16 +11,11 @@
 
 #include "table.h"
 #include "tree.h"
+#include "tree_priv.h"
 
-struct tree {
-	pthread_mutex_t lock;
-	struct table inodes;		/* struct tree_node by inode number */
-	uint64_t next_ino;
-	struct table connectors;	/* struct tree_connector by name */
-};
-
-static struct tree_node *
-tree_add_node(struct tree *t, enum node_kind kind, struct tree_connector *conn)
+struct tree_node *
+tree_add_node_ino(struct tree *t, enum node_kind kind, struct tree_connector *conn,
+    uint64_t ino)
 {
 	struct tree_node *n = calloc(1, sizeof(*n));
 
@@ -29,12 +24,21 @@ tree_add_node(struct tree *t, enum node_kind kind, struct tree_connector *conn)
 	n->kind = kind;
 	n->conn = conn;
 	n->current = 1;
-	n->ino = t->next_ino++;
+	n->ino = ino;
+	if (ino >= t->next_ino)
+		t->next_ino = ino + 1;
 	table_add(&t->inodes, &n->link, n->ino);
+	tree_state_next_ino(t);
 	return n;
 }
 
 static struct tree_node *
+tree_add_node(struct tree *t, enum node_kind kind, struct tree_connector *conn)
+{
+	return tree_add_node_ino(t, kind, conn, t->next_ino);
+}
+
+struct tree_node *
 tree_find_ino_locked(struct tree *t, uint64_t ino)
 {
 	struct table_link *l;
@@ -45,7 +49,7 @@ tree_find_ino_locked(struct tree *t, uint64_t ino)
 	return NULL;
 }
 
-static void
+void
 tree_node_destroy(struct tree_node *n)
 {
 	connection_unref(&n->value);
@@ -58,6 +62,7 @@ tree_node_destroy(struct tree_node *n)
 static void
 tree_drop_file_locked(struct tree *t, struct tree_node *n)
 {
+	tree_state_node_drop(t, n);
 	table_del(&t->inodes, &n->link);
 	if (n->conn == NULL) {
 		/* An ephemeral .connectorfs node: on no connector's list. */
@@ -110,8 +115,7 @@ tree_free(struct tree **tp)
 		struct tree_connector *c = table_entry(l, struct tree_connector, link);
 
 		next = table_next(&t->connectors, l, &i);
-		free(c->keys);
-		free(c);
+		tree_connector_destroy(c);
 	}
 	table_release(&t->connectors);
 	table_release(&t->inodes);
@@ -141,7 +145,7 @@ tree_node_count(struct tree *t)
 	return n;
 }
 
-static struct tree_connector *
+struct tree_connector *
 tree_find_locked(struct tree *t, const char *name)
 {
 	uint64_t hash = name_hash(name);
@@ -167,6 +171,41 @@ tree_connector_find(struct tree *t, const char *name)
 	return c;
 }
 
+void
+tree_connector_destroy(struct tree_connector *c)
+{
+	connection_unref(&c->current);
+	free(c->kept);
+	free(c->keys);
+	free(c);
+}
+
+struct tree_connector *
+tree_connector_locked(struct tree *t, const char *name, uint64_t dir_ino, uint64_t config_ino)
+{
+	struct tree_connector *c = tree_find_locked(t, name);
+
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	strcpy(c->name, name);
+	if ((c->dir = tree_add_node_ino(t, NODE_CONN_DIR, c,
+	    dir_ino ? dir_ino : t->next_ino)) == NULL ||
+	    (c->config_dir = tree_add_node_ino(t, NODE_CONFIG_DIR, c,
+	    config_ino ? config_ino : t->next_ino)) == NULL) {
+		/* A stray folder inode stays unreachable: no name leads to it. */
+		if (c->dir != NULL)
+			c->dir->conn = NULL;
+		free(c);
+		return NULL;
+	}
+	table_add(&t->connectors, &c->link, name_hash(name));
+	tree_state_connector(t, c);
+	return c;
+}
+
 struct tree_connector *
 tree_connector(struct tree *t, const char *name)
 {
@@ -175,30 +214,13 @@ tree_connector(struct tree *t, const char *name)
 	if (!name_is_connector(name))
 		return NULL;
 	pthread_mutex_lock(&t->lock);
-	c = tree_find_locked(t, name);
-	if (c != NULL)
-		goto out;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		goto out;
-	strcpy(c->name, name);
-	if ((c->dir = tree_add_node(t, NODE_CONN_DIR, c)) == NULL ||
-	    (c->config_dir = tree_add_node(t, NODE_CONFIG_DIR, c)) == NULL) {
-		/* A stray folder inode stays unreachable: no name leads to it. */
-		if (c->dir != NULL)
-			c->dir->conn = NULL;
-		free(c);
-		c = NULL;
-		goto out;
-	}
-	table_add(&t->connectors, &c->link, name_hash(name));
-out:
+	c = tree_connector_locked(t, name, 0, 0);
 	pthread_mutex_unlock(&t->lock);
 	return c;
 }
 
 /* Where the current node of (kind, key) is kept; NULL when no room. */
-static struct tree_node **
+struct tree_node **
 tree_slot_locked(struct tree_connector *c, enum node_kind kind, const char *key)
 {
 	struct tree_node **grown;
@@ -229,6 +251,16 @@ tree_slot_locked(struct tree_connector *c, enum node_kind kind, const char *key)
 	}
 }
 
+void
+tree_link_file_locked(struct tree_connector *c, struct tree_node *n)
+{
+	n->conn_prev = NULL;
+	n->conn_next = c->files;
+	if (c->files != NULL)
+		c->files->conn_prev = n;
+	c->files = n;
+}
+
 /* n is no longer what its name resolves to; free it if the kernel has let go. */
 static void
 tree_retire_locked(struct tree *t, struct tree_node *n)
@@ -236,6 +268,8 @@ tree_retire_locked(struct tree *t, struct tree_node *n)
 	n->current = 0;
 	if (n->nlookup == 0)
 		tree_drop_file_locked(t, n);
+	else
+		tree_state_node_update(t, n);
 }
 
 static struct tree_node *
@@ -259,6 +293,7 @@ tree_file_locked(struct tree *t, struct tree_connector *c, enum node_kind kind,
 	if (generation < c->newest_generation)
 		goto out;
 	c->newest_generation = generation;
+	tree_state_connector_update(t, c);
 	if (key != NULL && (keycopy = strdup(key)) == NULL)
 		goto out;
 	n = tree_add_node(t, kind, c);
@@ -270,10 +305,9 @@ tree_file_locked(struct tree *t, struct tree_connector *c, enum node_kind kind,
 	n->value = connection_ref(value);
 	n->generation = generation;
 	n->changed_ms = changed_ms;
-	n->conn_next = c->files;
-	if (c->files != NULL)
-		c->files->conn_prev = n;
-	c->files = n;
+	tree_link_file_locked(c, n);
+	/* Kept before the kernel can hear of it; then the node it replaces. */
+	tree_state_node_new(t, n);
 	if (*slot != NULL)
 		tree_retire_locked(t, *slot);
 	*slot = n;
@@ -287,8 +321,11 @@ tree_file_locked(struct tree *t, struct tree_connector *c, enum node_kind kind,
 		}
 	}
 counted:
-	if (lookup)
+	if (lookup) {
+		/* Counted in the state before the reply: a crash can only over-count. */
 		n->nlookup++;
+		tree_state_node_update(t, n);
+	}
 out:
 	return n;
 }
@@ -461,6 +498,8 @@ tree_forget(struct tree *t, uint64_t ino, uint64_t count)
 		n->nlookup = count >= n->nlookup ? 0 : n->nlookup - count;
 		if (n->nlookup == 0 && !n->current)
 			tree_drop_file_locked(t, n);
+		else if (!n->ephemeral)
+			tree_state_node_update(t, n);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -580,11 +619,8 @@ tree_connector_files(struct tree *t, struct tree_connector *c,
 	for (n = c->files; n != NULL; ) {
 		struct tree_node *next = n->conn_next;
 
-		if (n->current && n->generation < generation) {
-			n->current = 0;
-			if (n->nlookup == 0)
-				tree_drop_file_locked(t, n);
-		}
+		if (n->current && n->generation < generation)
+			tree_retire_locked(t, n);
 		n = next;
 	}
 	pthread_mutex_unlock(&t->lock);

@@ -91,6 +91,7 @@ struct tree_node {
 	uint64_t nlookup;		/* the kernel's references */
 	int current;			/* still what its name resolves to */
 	int ephemeral;			/* one look: dropped when the kernel forgets it */
+	size_t state_ref;		/* its record in the handover state, or 0 */
 	struct table_link link;		/* in the tree's inode table */
 	struct tree_node *conn_next, *conn_prev;
 };
@@ -105,6 +106,18 @@ struct tree_connector {
 	size_t nkeys;
 	unsigned long long newest_generation;	/* of any file node made */
 	struct tree_node *files;
+	/* Private to tree_state.c: what the handover state holds of it. */
+	size_t state_ref;
+	struct connection *current;		/* the cache's value; NULL: none */
+	unsigned long long current_gen;
+	long long current_changed_ms, current_fetched_ms;
+	int current_known;			/* the cache said something */
+	size_t current_ref;
+	struct tree_kept_value {		/* values recorded in the state */
+		unsigned long long generation;
+		size_t ref;
+	} *kept;
+	size_t nkept;
 };
 
 struct tree;
@@ -197,5 +210,39 @@ int tree_connector_files(struct tree *tree, struct tree_connector *conn,
 
 /* Live inodes (for tests and status). */
 size_t tree_node_count(struct tree *tree);
+
+/*
+ * Carrying the tree to the next server process (lib/handover.h). Every
+ * file inode the kernel may know, its lookup count and its value, every
+ * connector's folder inodes, and the cache's current values are written
+ * to the state before the kernel or a reader can see them, so a server
+ * killed at any instant leaves a state the next one restores exactly:
+ * the same inode numbers, counts at least the kernel's (a lookup is
+ * counted before its reply), the same bytes. .connectorfs inodes are not
+ * carried (a look in progress at a crash gets ESTALE).
+ */
+struct handover;
+
+/* One connector's cache value as kept (value NULL: serving had ended). */
+typedef void (*tree_current_fn)(void *arg, const char *name, struct connection *value,
+    unsigned long long generation, long long changed_ms, long long fetched_wall_ms);
+
+/*
+ * Rebuild the tree from a dead server's state (before tree_keep_state());
+ * each connector's current cache value goes to fn. 0, or -1 with a
+ * one-line msg when records were skipped (what could be read is restored).
+ */
+int tree_restore(struct tree *tree, struct handover *state, tree_current_fn fn, void *arg,
+    char *msg, size_t msgsz);
+
+/* From now on keep the tree in state (compacting what is there). 0 or -1. */
+int tree_keep_state(struct tree *tree, struct handover *state);
+
+/* The cache's current value of a connector (NULL: serving ended). */
+void tree_note_current(struct tree *tree, const char *name, struct connection *value,
+    unsigned long long generation, long long changed_ms, long long fetched_wall_ms);
+
+/* Take the tree's lock for good: nothing changes the state any more. */
+void tree_freeze(struct tree *tree);
 
 #endif

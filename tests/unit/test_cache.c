@@ -42,6 +42,11 @@ struct fake {
 	char fetched_name[NAME_CONNECTOR_MAX + 1];
 	int changed;
 	char changed_name[NAME_CONNECTOR_MAX + 1];
+	/* kept(): how often, and the last value (its token; "" for none). */
+	int kept;
+	char kept_token[512];
+	unsigned long long kept_generation;
+	long long kept_fetched;
 	/* Single flight: a blocking fetch and the threads that saw it. */
 	int block;
 	int count_threads;
@@ -101,6 +106,22 @@ fake_changed(void *arg, const char *name)
 	f->changed++;
 	snprintf(f->changed_name, sizeof(f->changed_name), "%s", name);
 	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void
+fake_kept(void *arg, const char *name, struct connection *value,
+    unsigned long long generation, long long changed_ms, long long fetched_wall_ms)
+{
+	struct fake *f = arg;
+
+	(void)name;
+	(void)changed_ms;
+	pthread_mutex_lock(&f->lock);
+	f->kept++;
+	snprintf(f->kept_token, sizeof(f->kept_token), "%s", value != NULL ? value->token : "");
+	f->kept_generation = generation;
+	f->kept_fetched = fetched_wall_ms;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -235,6 +256,7 @@ cache_start(const struct cache_settings *set)
 	struct cache_hooks hooks = {
 		.fetch = fake_fetch,
 		.changed = fake_changed,
+		.kept = fake_kept,
 		.mono_ms = fake_mono,
 		.wall_ms = fake_wall,
 		.random01 = fake_random01,
@@ -1877,6 +1899,140 @@ START_TEST(test_cache_hits_count_only_reads_served_without_request)
 }
 END_TEST
 
+/* ---- carrying values to the next server (kept() and cache_restore()) ---- */
+
+START_TEST(test_cache_kept_hears_every_fetch_and_the_end_of_serving)
+{
+	struct cache_view v;
+
+	answer_ok("tok-1", NULL);
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	cache_view_release(&v);
+	ck_assert_int_eq(F.kept, 1);
+	ck_assert_str_eq(F.kept_token, "tok-1");
+	ck_assert_uint_eq(F.kept_generation, 1);
+	ck_assert_int_eq(F.kept_fetched, WALL0);
+	/* The same value again: told again, so its fetch time moves. */
+	advance(TTL_MS + 1);
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	cache_view_release(&v);
+	ck_assert_int_eq(F.kept, 2);
+	ck_assert_int_eq(F.kept_fetched, WALL0 + TTL_MS + 1);
+	/* A 404 ends serving: told with no value. */
+	advance(TTL_MS + 1);
+	answer_err(CFS_ERR_NOT_FOUND, 404, -1, "gone");
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_ERR_NOT_FOUND);
+	ck_assert_int_eq(F.kept, 3);
+	ck_assert_str_eq(F.kept_token, "");
+}
+END_TEST
+
+START_TEST(test_cache_kept_is_told_of_a_sighup_drop)
+{
+	struct cache_view v;
+
+	answer_ok("tok-1", NULL);
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	cache_view_release(&v);
+	cache_drop_all(C);
+	ck_assert_int_eq(F.kept, 2);
+	ck_assert_str_eq(F.kept_token, "");
+}
+END_TEST
+
+START_TEST(test_cache_kept_is_not_told_of_a_failure_it_serves_through)
+{
+	struct cache_view v;
+
+	answer_ok("tok-1", NULL);
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	cache_view_release(&v);
+	advance(TTL_MS + 1);
+	answer_err(CFS_ERR_SERVER, 503, -1, "down");
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	ck_assert_int_eq(v.stale, 1);
+	cache_view_release(&v);
+	ck_assert_int_eq(F.kept, 1);
+}
+END_TEST
+
+static struct connection *
+restored_value(const char *token)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"access_token\":\"%s\",\"connection_config\":null}",
+	    token);
+	return unit_connection("slack", body);
+}
+
+START_TEST(test_cache_restored_value_is_served_without_a_request)
+{
+	struct connection *c = restored_value("tok-restored");
+	struct cache_view v;
+
+	ck_assert_int_eq(cache_restore(C, "slack", c, 7, WALL0 - 5000, WALL0 - 1000), CFS_OK);
+	connection_unref(&c);
+	answer_err(CFS_ERR_SERVER, 503, -1, "the API is down");
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	ck_assert_str_eq(v.value->token, "tok-restored");
+	ck_assert_uint_eq(v.generation, 7);
+	ck_assert_int_eq(v.changed_ms, WALL0 - 5000);
+	ck_assert_int_eq(v.stale, 0);
+	/* Its TTL runs from when it was fetched, not from the restore. */
+	ck_assert_int_eq(v.valid_ms, TTL_MS - 1000);
+	cache_view_release(&v);
+	ck_assert_int_eq(fetches(), 0);
+	ck_assert_int_eq(cache_is_known(C, "slack"), 1);
+}
+END_TEST
+
+START_TEST(test_cache_restored_value_past_its_ttl_is_fetched_and_served_stale_on_failure)
+{
+	struct connection *c = restored_value("tok-old");
+	struct cache_view v;
+
+	ck_assert_int_eq(cache_restore(C, "slack", c, 3, WALL0 - TTL_MS - 1000,
+	    WALL0 - TTL_MS - 1000), CFS_OK);
+	connection_unref(&c);
+	answer_err(CFS_ERR_SERVER, 503, -1, "the API is down");
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	ck_assert_int_eq(fetches(), 1);
+	ck_assert_str_eq(v.value->token, "tok-old");
+	ck_assert_int_eq(v.stale, 1);
+	cache_view_release(&v);
+	/* Past max_stale as counted from the first fetch: nothing to serve. */
+	advance(STALE_MS);
+	ck_assert_int_ne(cache_get(C, "slack", &v, NULL), CFS_OK);
+}
+END_TEST
+
+START_TEST(test_cache_restored_generation_goes_on_counting)
+{
+	struct connection *c = restored_value("tok-3");
+	struct cache_view v;
+
+	ck_assert_int_eq(cache_restore(C, "slack", c, 3, WALL0, WALL0 - TTL_MS - 1), CFS_OK);
+	connection_unref(&c);
+	answer_ok("tok-4", NULL);
+	ck_assert_int_eq(cache_get(C, "slack", &v, NULL), CFS_OK);
+	ck_assert_str_eq(v.value->token, "tok-4");
+	ck_assert_uint_eq(v.generation, 4);
+	ck_assert_int_gt(v.changed_ms, WALL0);
+	cache_view_release(&v);
+	ck_assert_int_eq(changes(), 1);
+}
+END_TEST
+
+START_TEST(test_cache_restore_refuses_a_bad_name)
+{
+	struct connection *c = restored_value("tok");
+
+	ck_assert_int_eq(cache_restore(C, "../etc", c, 1, WALL0, WALL0), CFS_ERR_INVALID);
+	connection_unref(&c);
+}
+END_TEST
+
 Suite *
 cache_suite(void)
 {
@@ -1975,6 +2131,13 @@ cache_suite(void)
 	tcase_add_test(bugs, test_cache_serves_jwt_with_far_future_exp);
 	tcase_add_test(bugs, test_cache_huge_retry_after_is_capped_not_ignored);
 	tcase_add_test(bugs, test_cache_hits_count_only_reads_served_without_request);
+	tcase_add_test(misc, test_cache_kept_hears_every_fetch_and_the_end_of_serving);
+	tcase_add_test(misc, test_cache_kept_is_told_of_a_sighup_drop);
+	tcase_add_test(misc, test_cache_kept_is_not_told_of_a_failure_it_serves_through);
+	tcase_add_test(misc, test_cache_restored_value_is_served_without_a_request);
+	tcase_add_test(misc, test_cache_restored_value_past_its_ttl_is_fetched_and_served_stale_on_failure);
+	tcase_add_test(misc, test_cache_restored_generation_goes_on_counting);
+	tcase_add_test(misc, test_cache_restore_refuses_a_bad_name);
 	suite_add_tcase(s, bugs);
 	return s;
 }

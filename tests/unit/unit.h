@@ -27,6 +27,9 @@ Suite *tree_suite(void);
 Suite *table_suite(void);
 Suite *redact_suite(void);
 Suite *fuzz_regressions_suite(void);
+Suite *pack_suite(void);
+Suite *handover_suite(void);
+Suite *tree_state_suite(void);
 
 /*
  * Log capture. Every test starts with lines captured, not printed (main.c
