@@ -20,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "attr.h"
 #include "buf.h"
 #include "control.h"
+#include "handover.h"
 #include "log.h"
 #include "names.h"
 #include "notify.h"
@@ -138,15 +140,23 @@ control_may_refresh(const struct cfs_ctx *ctx, fuse_req_t req)
 static int
 control_render(struct cfs_ctx *ctx, enum node_kind kind, uint64_t *ino, size_t *size)
 {
+	struct status_process proc = {
+		.mount_wall_ms = ctx->mount_wall_ms,
+		.started_wall_ms = ctx->process_wall_ms,
+		.pid = (long)getpid(),
+		.supervisor_pid = ctx->supervisor_pid,
+		.takeovers = ctx->state != NULL ?
+		    handover_field(ctx->state, HANDOVER_TAKEOVERS) : 0,
+	};
 	struct buf b;
 	enum cfs_err err;
 	char *data;
 
 	buf_init(&b, CONTROL_STATUS_MAX);
 	if (kind == NODE_STATUS)
-		err = status_render_json(ctx->cache, ctx->mount_wall_ms, clock_wall_ms(), &b);
+		err = status_render_json(ctx->cache, &proc, clock_wall_ms(), &b);
 	else
-		err = status_render_metrics(ctx->cache, ctx->mount_wall_ms, clock_wall_ms(), &b);
+		err = status_render_metrics(ctx->cache, &proc, clock_wall_ms(), &b);
 	if (err != CFS_OK) {
 		buf_reset(&b);
 		return err_to_errno(err);

@@ -16,6 +16,8 @@ struct notifier;
 struct audit;
 struct listing;
 struct control;
+struct kernel_io;
+struct handover;
 
 struct cfs_ctx {
 	const struct config *cfg;
@@ -30,9 +32,12 @@ struct cfs_ctx {
 	long long mount_wall_ms;	/* st_mtime of folders */
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */
 	int no_open;			/* kernel serves opens without us (not with audit=) */
-	uint64_t init_unique;		/* kernel_io.c: the INIT request, until answered */
+	struct kernel_io *kio;		/* kernel_io.c */
+	struct handover *state;		/* what the next server takes over */
+	int takeover;			/* a previous server served this mount */
+	long long process_wall_ms;	/* when this server process started */
+	long supervisor_pid;		/* the process holding the connection */
 	long long write_warned_ms;	/* ops.c: last warning about a WRITE (rate limit) */
-	int init_replied;
 };
 
 #endif

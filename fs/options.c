@@ -241,8 +241,11 @@ options_print_help(const char *progname)
 {
 	printf("usage: %s [options] MOUNTPOINT\n"
 	    "       %s SOURCE MOUNTPOINT -o OPTIONS   (as mount(8) runs it)\n"
+	    "       %s upgrade [--timeout SECONDS] MOUNTPOINT\n"
+	    "                           hand a running mount to the binary now installed\n"
 	    "\n"
-	    "Mounts a Base44 app's connector connections as files.\n"
+	    "Mounts a Base44 app's connector connections as files. A crashed server is\n"
+	    "replaced in the same mount; after timeout= seconds with none, it unmounts.\n"
 	    "\n"
 	    "environment:\n"
 	    "    BASE44_APP_ID          app id (or -o app_id=)\n"
@@ -273,7 +276,8 @@ options_print_help(const char *progname)
 	    "    max_stale=SECONDS      serve the last value this long past ttl while\n"
 	    "                           refreshes fail (default %d)\n"
 	    "    negative_ttl=SECONDS   remember a 404 (and 401/403) this long (default %d)\n"
-	    "    timeout=SECONDS        bound on every request (default %d)\n"
+	    "    timeout=SECONDS        bound on every request, and on a mount left with\n"
+	    "                           no server (default %d)\n"
 	    "    uid=USER, gid=GROUP    owner of every file (default: the mounting user)\n"
 	    "    mode=OCTAL             file mode, no write bit (default %04o)\n"
 	    "    dir_mode=OCTAL         folder mode, no write bit (default %04o)\n"
@@ -286,7 +290,7 @@ options_print_help(const char *progname)
 	    "The mount is always read-only; mount(8) words such as rw, dev, suid, noauto,\n"
 	    "_netdev are accepted and ignored. Re-fetch a connector now with\n"
 	    "cat MOUNTPOINT/.connectorfs/refresh/NAME (or refresh/all).\n",
-	    progname, progname, CONFIG_DEFAULT_API_URL, CONFIG_DEFAULT_TTL,
+	    progname, progname, progname, CONFIG_DEFAULT_API_URL, CONFIG_DEFAULT_TTL,
 	    CONFIG_DEFAULT_MAX_STALE, CONFIG_DEFAULT_NEGATIVE_TTL, CONFIG_DEFAULT_TIMEOUT,
 	    CONFIG_DEFAULT_MODE, CONFIG_DEFAULT_DIR_MODE);
 }

@@ -1,15 +1,24 @@
 /*
- * main.c: start-up and teardown of the daemon, in stages that unwind in
+ * server.c: start-up and teardown of a server, in stages that unwind in
  * reverse (after libfuse's hello_ll.c): options, hardening, API client,
- * session, mount, daemonize, threads, loop. Exit status 2 means the command
- * line or configuration was refused before anything was mounted.
+ * session, cache, threads; then, once the keeper says the state is ours,
+ * restore, take the connection, loop. The server never mounts or
+ * unmounts: the keeper does (keeper.c).
+ *
+ * Exit status: 0 when the mount ended (stopped, or unmounted from outside)
+ * or the keeper is gone; anything else (a crash included) makes the keeper
+ * start another server.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,27 +31,29 @@
 #include "control.h"
 #include "ctx.h"
 #include "http.h"
+#include "handover.h"
+#include "keeper.h"
 #include "kernel_io.h"
 #include "listing.h"
 #include "log.h"
-#include "mountpoint.h"
 #include "notify.h"
 #include "ops.h"
 #include "options.h"
-#include "sdnotify.h"
+#include "pack.h"
 #include "secret.h"
+#include "server.h"
 
-#define MAIN_REFRESH_THREADS 2
+#define SERVER_REFRESH_THREADS 2
 /*
  * FUSE worker threads at most. Each request waiting on the API holds one;
  * unknown names may hold at most CACHE_UNKNOWN_IN_FLIGHT of them, so at
  * least as many again stay free for connectors that exist.
  */
-#define MAIN_MAX_THREADS 96
+#define SERVER_MAX_THREADS 96
 
 
 static enum cfs_err
-main_fetch(void *arg, const char *name, struct connection **out, struct base44_result *res)
+server_fetch(void *arg, const char *name, struct connection **out, struct base44_result *res)
 {
 	struct cfs_ctx *ctx = arg;
 
@@ -50,7 +61,7 @@ main_fetch(void *arg, const char *name, struct connection **out, struct base44_r
 }
 
 static void
-main_changed(void *arg, const char *name)
+server_changed(void *arg, const char *name)
 {
 	struct cfs_ctx *ctx = arg;
 
@@ -63,18 +74,19 @@ main_changed(void *arg, const char *name)
  * with sigwait(), so handlers never run inside libfuse or libcurl:
  * SIGHUP reloads; SIGTERM and SIGINT stop.
  */
-struct main_signals {
+struct server_signals {
 	pthread_t thread;
 	pthread_t loop_thread;		/* runs the FUSE loop; woken with SIGUSR1 */
 	struct cfs_ctx *ctx;
 	const struct config *cfg;
 	int stop;
+	int stopping;
+	int in_store;		/* systemd keeps the connection for the next keeper */
 };
 
 static void
-main_reload(struct main_signals *s)
+server_reload(struct server_signals *s)
 {
-	(void)sdnotify_send("RELOADING=1");
 	if (s->cfg->token_file != NULL) {
 		char msg[512], *token = NULL;
 
@@ -89,7 +101,6 @@ main_reload(struct main_signals *s)
 	}
 	cache_drop_all(s->ctx->cache);
 	log_info("SIGHUP: cached connections dropped");
-	(void)sdnotify_send("READY=1");
 }
 
 /*
@@ -99,9 +110,12 @@ main_reload(struct main_signals *s)
  * and they now return promptly.
  */
 static void
-main_stop(struct main_signals *s, int sig)
+server_stop(struct server_signals *s, const char *why)
 {
-	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* The signal thread and the control thread may both get here. */
+	if (__atomic_exchange_n(&s->stopping, 1, __ATOMIC_ACQ_REL))
+		return;
+	log_info("%s: stopping", why);
 	base44_client_abort(s->ctx->api);
 	cache_abort(s->ctx->cache);
 	/*
@@ -115,9 +129,9 @@ main_stop(struct main_signals *s, int sig)
 }
 
 static void *
-main_signal_thread(void *arg)
+server_signal_thread(void *arg)
 {
-	struct main_signals *s = arg;
+	struct server_signals *s = arg;
 	sigset_t set;
 	int sig;
 
@@ -133,9 +147,9 @@ main_signal_thread(void *arg)
 		/* Timed, so a stop that raced the loop's sleep is repeated. */
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGHUP)
-			main_reload(s);
+			server_reload(s);
 		else if (sig == SIGTERM || sig == SIGINT)
-			main_stop(s, sig);
+			server_stop(s, sig == SIGINT ? "SIGINT" : "SIGTERM");
 		else if (sig < 0 && fuse_session_exited(s->ctx->se))
 			pthread_kill(s->loop_thread, SIGUSR1);
 	}
@@ -143,14 +157,14 @@ main_signal_thread(void *arg)
 }
 
 static void
-main_wake(int sig)
+server_wake(int sig)
 {
 	(void)sig;	/* only interrupts the loop's blocking call */
 }
 
 /* SIGPIPE ignored (a peer closing a socket is an error return, not death). */
 static int
-main_install_signals(void)
+server_install_signals(void)
 {
 	struct sigaction sa;
 
@@ -158,124 +172,294 @@ main_install_signals(void)
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
 		return -1;
-	sa.sa_handler = main_wake;	/* no SA_RESTART: blocking calls return EINTR */
+	sa.sa_handler = server_wake;	/* no SA_RESTART: blocking calls return EINTR */
 	return sigaction(SIGUSR1, &sa, NULL);
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * The cache's current value of a connector, written to the handover state
+ * before anyone can be served it (called under the cache's lock).
+ */
+static void
+server_kept(void *arg, const char *name, struct connection *value,
+    unsigned long long generation, long long changed_ms, long long fetched_wall_ms)
 {
-	struct options opts;
+	struct cfs_ctx *ctx = arg;
+
+	tree_note_current(ctx->tree, name, value, generation, changed_ms, fetched_wall_ms);
+}
+
+static void
+server_restored(void *arg, const char *name, struct connection *value,
+    unsigned long long generation, long long changed_ms, long long fetched_wall_ms)
+{
+	struct cfs_ctx *ctx = arg;
+
+	if (cache_restore(ctx->cache, name, value, generation, changed_ms,
+	    fetched_wall_ms) != CFS_OK)
+		log_warnx("%s: cannot restore its cached value", name);
+}
+
+void
+server_take_secrets(void)
+{
+	static const char *const names[] = { "BASE44_SERVICE_TOKEN", "BASE44_API_KEY" };
+	struct unpack u;
+	struct stat st;
+	char *buf, path[64], link[64];
+	ssize_t n;
+	size_t i;
+
+	/* Only the keeper's memfd: anything else at 7 is not ours to read. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", KEEPER_FD_SECRETS);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0 || fstat(KEEPER_FD_SECRETS, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || st.st_size > 1 << 20)
+		return;
+	link[n] = '\0';
+	if (strncmp(link, "/memfd:connectorfs-secrets", 26) != 0)
+		return;
+	buf = secret_alloc((size_t)st.st_size);
+	if (buf != NULL && pread(KEEPER_FD_SECRETS, buf, (size_t)st.st_size, 0) == st.st_size) {
+		unpack_init(&u, buf, (size_t)st.st_size);
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			char *v = unpack_str_dup(&u, 1);
+
+			/* options_parse() takes them from here and scrubs them. */
+			if (v != NULL && !u.failed)
+				(void)setenv(names[i], v, 1);
+			secret_free(v);
+		}
+	}
+	secret_free(buf);
+	close(KEEPER_FD_SECRETS);
+}
+
+/* Descriptors 3..5 from the keeper, checked: a stray variable gives no access. */
+static int
+server_take_fds(struct cfs_ctx *ctx, char *msg, size_t msgsz)
+{
+	struct stat st;
+
+	if (fstat(KEEPER_FD_FUSE, &st) != 0 || !S_ISCHR(st.st_mode) ||
+	    major(st.st_rdev) != 10 || minor(st.st_rdev) != 229) {
+		snprintf(msg, msgsz, "descriptor %d is not /dev/fuse (start connectorfs "
+		    "without %s in the environment)", KEEPER_FD_FUSE, KEEPER_ENV_SERVER);
+		return -1;
+	}
+	if (fstat(KEEPER_FD_CTL, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		snprintf(msg, msgsz, "descriptor %d is not the keeper's socket", KEEPER_FD_CTL);
+		return -1;
+	}
+	(void)fcntl(KEEPER_FD_FUSE, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(KEEPER_FD_CTL, F_SETFD, FD_CLOEXEC);
+	/* Held, never used: see keeper_find_watchdog(). */
+	if (fstat(KEEPER_FD_WATCHDOG, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)fcntl(KEEPER_FD_WATCHDOG, F_SETFD, FD_CLOEXEC);
+	if (handover_attach(KEEPER_FD_STATE, &ctx->state, msg, msgsz) != 0)
+		return -1;
+	(void)fcntl(KEEPER_FD_STATE, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static int
+server_tell(char msg)
+{
+	return send(KEEPER_FD_CTL, &msg, 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* Wait for GO; 0, or -1 when the keeper went away instead. */
+static int
+server_wait_go(void)
+{
+	char msg;
+	ssize_t n;
+
+	do {
+		n = recv(KEEPER_FD_CTL, &msg, 1, 0);
+	} while (n < 0 && errno == EINTR);
+	return n == 1 && msg == KEEPER_MSG_GO ? 0 : -1;
+}
+
+/*
+ * The control socket after GO: QUIT (a new server takes over) freezes the
+ * state and ends this process at once: what it had read and not answered
+ * is resent to the new one. End of file: see below.
+ */
+static void *
+server_ctl_thread(void *arg)
+{
+	struct server_signals *s = arg;
+	char msg;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(KEEPER_FD_CTL, &msg, 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 1 && msg == KEEPER_MSG_QUIT) {
+			log_info("handing the mount over to the new server");
+			tree_freeze(s->ctx->tree);
+			_exit(0);
+		}
+		if (n == 1)
+			continue;
+		break;
+	}
+	/*
+	 * The keeper is gone. Under systemd its store keeps the connection
+	 * for the keeper it restarts, whose server takes over what this one
+	 * had taken. Otherwise the mount ends: letting go of the connection
+	 * at once makes it fail every reader (ENOTCONN), which is what
+	 * auto_unmount's watchdog waits for to unmount.
+	 */
+	if (n == 0 && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		log_info("the keeper is gone; %s", s->in_store ?
+		    "systemd keeps the mount for the next one" : "ending the mount");
+		tree_freeze(s->ctx->tree);
+		_exit(0);
+	}
+	return NULL;
+}
+
+/* Restore what the previous server left, then keep the state from now on. */
+static int
+server_restore(struct cfs_ctx *ctx)
+{
+	char msg[256];
+
+	ctx->takeover = handover_field(ctx->state, HANDOVER_SERVED) != 0;
+	if (ctx->takeover) {
+		if (tree_restore(ctx->tree, ctx->state, server_restored, ctx, msg,
+		    sizeof(msg)) != 0)
+			log_warnx("restoring the previous server's state: %s", msg);
+		handover_set_field(ctx->state, HANDOVER_TAKEOVERS,
+		    handover_field(ctx->state, HANDOVER_TAKEOVERS) + 1);
+	}
+	handover_set_field(ctx->state, HANDOVER_SERVED, 1);
+	if (tree_keep_state(ctx->tree, ctx->state) != 0) {
+		log_warnx("cannot write the handover state: a crash now would lose it");
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_list(struct options *opts)
+{
+	struct base44_options bopts;
+	struct base44_client *api = NULL;
+	int ret = 1;
+
+	if (http_global_init() != CFS_OK) {
+		log_warnx("cannot initialise libcurl");
+		return 1;
+	}
+	bopts = (struct base44_options){
+		.api_url = opts->cfg.api_url,
+		.app_id = opts->cfg.app_id,
+		.service_token = opts->cfg.service_token,
+		.timeout_s = opts->cfg.timeout,
+		.body_max = CONFIG_BODY_MAX,
+		.cacert = opts->cfg.cacert,
+		.verbose = opts->debug,
+	};
+	if (base44_client_new(&bopts, &api) != CFS_OK) {
+		log_warnx("cannot create the API client");
+	} else {
+		ret = listing_print(api, opts->cfg.api_key, opts->list == 1 ?
+		    BASE44_LIST_CONNECTED : BASE44_LIST_AVAILABLE);
+	}
+	base44_client_free(&api);
+	http_global_cleanup();
+	return ret;
+}
+
+int
+server_main(struct options *opts)
+{
 	struct cfs_ctx ctx;
 	struct base44_options bopts;
 	struct cache_settings cset;
 	struct cache_hooks hooks;
-	struct main_signals sigs;
+	struct server_signals sigs;
 	struct fuse_loop_config *loop_cfg;
+	pthread_t ctl_thread;
 	sigset_t hup;
+	const char *mp = getenv(KEEPER_ENV_MOUNTPOINT);
+	int in_store = getenv(KEEPER_ENV_STORE) != NULL;
 	char msg[256];
-	int ret = 2, sig_started = 0;
+	int ret = 1, sig_started = 0, ctl_started = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&sigs, 0, sizeof(sigs));
-	log_init("connectorfs", 0, LOG_LEVEL_INFO);
-	if (options_parse(argc, argv, &opts) != 0)
-		goto out_opts;
-	if (opts.show_help) {
-		options_print_help(argv[0]);
-		printf("\nlibfuse options:\n");
-		fuse_lowlevel_help();
-		ret = 0;
-		goto out_opts;
-	}
-	if (opts.show_version) {
-		printf("connectorfs %s (libfuse %s)\n", CFS_VERSION, fuse_pkgversion());
-		ret = 0;
-		goto out_opts;
-	}
-	log_init("connectorfs", 0, opts.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_init("connectorfs", getenv(KEEPER_ENV_SYSLOG) != NULL,
+	    opts->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	unsetenv(KEEPER_ENV_SERVER);
+	unsetenv(KEEPER_ENV_SYSLOG);
+	unsetenv(KEEPER_ENV_MOUNTPOINT);
+	unsetenv(KEEPER_ENV_STORE);
+	ctx.process_wall_ms = clock_wall_ms();
+	ctx.supervisor_pid = (long)getppid();
 	if (secret_harden_process() != 0)
 		log_warn("cannot disable core dumps");
-	if (opts.debug && fuse_opt_add_arg(&opts.fuse_args, "-odebug") != 0)
-		goto out_opts;
-	/*
-	 * auto_unmount: fusermount3 stays behind as a watchdog, so a daemon
-	 * killed with -9 leaves no "Transport endpoint is not connected" mount
-	 * (and no sandbox keeps reading a dead daemon's cached token).
-	 * ro: the kernel itself refuses every write, writable shared mapping,
-	 * truncate and the rest, for root too and through any bind mount, so
-	 * no reader can change the page another reader is served.
-	 */
-	if (fuse_opt_add_arg(&opts.fuse_args, "-odefault_permissions,auto_unmount,ro,"
-	    "fsname=connectorfs,subtype=connectorfs") != 0)
-		goto out_opts;
-
-	if (opts.cfg.audit != NULL &&
-	    audit_open(opts.cfg.audit, &ctx.audit, msg, sizeof(msg)) != CFS_OK) {
-		fprintf(stderr, "connectorfs: %s\n", msg);
-		goto out_opts;
+	if (opts->debug && fuse_opt_add_arg(&opts->fuse_args, "-odebug") != 0)
+		return 1;
+	opts->mountpoint = strdup(mp != NULL ? mp : opts->mountpoint_arg);
+	if (opts->mountpoint == NULL)
+		return 1;
+	if (server_take_fds(&ctx, msg, sizeof(msg)) != 0) {
+		log_warnx("%s", msg);
+		return 2;
 	}
-	ret = 1;
+	if (opts->cfg.audit != NULL &&
+	    audit_open(opts->cfg.audit, &ctx.audit, msg, sizeof(msg)) != CFS_OK) {
+		log_warnx("%s", msg);
+		goto out_state;
+	}
 	if (http_global_init() != CFS_OK) {
 		log_warnx("cannot initialise libcurl");
-		goto out_opts;
+		goto out_state;
 	}
 	bopts = (struct base44_options){
-		.api_url = opts.cfg.api_url,
-		.app_id = opts.cfg.app_id,
-		.service_token = opts.cfg.service_token,
-		.timeout_s = opts.cfg.timeout,
+		.api_url = opts->cfg.api_url,
+		.app_id = opts->cfg.app_id,
+		.service_token = opts->cfg.service_token,
+		.timeout_s = opts->cfg.timeout,
 		.body_max = CONFIG_BODY_MAX,
-		.cacert = opts.cfg.cacert,
-		.verbose = opts.debug,
+		.cacert = opts->cfg.cacert,
+		.verbose = opts->debug,
 	};
 	if (base44_client_new(&bopts, &ctx.api) != CFS_OK) {
 		log_warnx("cannot create the API client");
 		goto out_curl;
 	}
-	if (opts.list) {
-		ret = listing_print(ctx.api, opts.cfg.api_key, opts.list == 1 ?
-		    BASE44_LIST_CONNECTED : BASE44_LIST_AVAILABLE);
-		goto out_api;
-	}
-	if (opts.cfg.api_key != NULL) {
+	if (opts->cfg.api_key != NULL) {
 		/* At most one list request per ttl, and never more than 6 a minute. */
-		ctx.listing = listing_new(ctx.api, opts.cfg.api_key,
-		    opts.cfg.ttl > 10 ? opts.cfg.ttl : 10);
+		ctx.listing = listing_new(ctx.api, opts->cfg.api_key,
+		    opts->cfg.ttl > 10 ? opts->cfg.ttl : 10);
 		if (ctx.listing == NULL)
 			goto out_api;
 	}
-	ctx.cfg = &opts.cfg;
-	ctx.mount_wall_ms = clock_wall_ms();
-	ctx.attr_timeout_max = (double)opts.cfg.ttl / 16.0;
+	ctx.cfg = &opts->cfg;
+	ctx.mount_wall_ms = (long long)handover_field(ctx.state, HANDOVER_MOUNT_WALL_MS);
+	if (ctx.mount_wall_ms == 0)
+		ctx.mount_wall_ms = ctx.process_wall_ms;
+	ctx.attr_timeout_max = (double)opts->cfg.ttl / 16.0;
 	ctx.tree = tree_new();
 	if (ctx.tree == NULL)
 		goto out_api;
 
-	ctx.se = fuse_session_new(&opts.fuse_args, &ops_table, sizeof(ops_table), &ctx);
+	ctx.se = fuse_session_new(&opts->fuse_args, &ops_table, sizeof(ops_table), &ctx);
 	if (ctx.se == NULL) {
 		/* libfuse printed which option it refused. */
 		ret = 2;
 		goto out_tree;
 	}
-	/* Last before mounting: it may detach a stale mount there. */
-	if (mountpoint_prepare(opts.mountpoint_arg, &opts.mountpoint, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "connectorfs: %s\n", msg);
-		ret = 2;
+	if (server_install_signals() != 0)
 		goto out_session;
-	}
-	if (main_install_signals() != 0)
-		goto out_session;
-	if (fuse_session_mount(ctx.se, opts.mountpoint) != 0)
-		goto out_session;
-	if (kernel_io_install(ctx.se) != 0)
-		log_warn("cannot hook /dev/fuse I/O: lookups in one folder will wait in line");
-	if (fuse_daemonize(opts.foreground) != 0)
-		goto out_unmount;
-	if (!opts.foreground)
-		log_init("connectorfs", 1, opts.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 
-	/* Threads start after fork; all of them inherit these blocked. */
+	/* Threads start now; all of them inherit these blocked. */
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	sigaddset(&hup, SIGTERM);
@@ -283,18 +467,19 @@ main(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 	ctx.notifier = notifier_start(&ctx);
 	if (ctx.notifier == NULL)
-		goto out_unmount;
+		goto out_session;
 	cset = (struct cache_settings){
-		.ttl_s = opts.cfg.ttl,
-		.max_stale_s = opts.cfg.max_stale,
-		.negative_ttl_s = opts.cfg.negative_ttl,
-		.timeout_s = opts.cfg.timeout,
-		.refresh_threads = MAIN_REFRESH_THREADS,
+		.ttl_s = opts->cfg.ttl,
+		.max_stale_s = opts->cfg.max_stale,
+		.negative_ttl_s = opts->cfg.negative_ttl,
+		.timeout_s = opts->cfg.timeout,
+		.refresh_threads = SERVER_REFRESH_THREADS,
 		.fetch_detached = 1,
 	};
 	hooks = (struct cache_hooks){
-		.fetch = main_fetch,
-		.changed = main_changed,
+		.fetch = server_fetch,
+		.changed = server_changed,
+		.kept = server_kept,
 		.arg = &ctx,
 	};
 	if (cache_new(&cset, &hooks, &ctx.cache) != CFS_OK) {
@@ -305,26 +490,42 @@ main(int argc, char *argv[])
 		size_t i;
 
 		/* Expected connectors are never held to the unknown-name budget. */
-		for (i = 0; i < opts.cfg.nconnectors; i++)
-			(void)cache_declare(ctx.cache, opts.cfg.connectors[i]);
+		for (i = 0; i < opts->cfg.nconnectors; i++)
+			(void)cache_declare(ctx.cache, opts->cfg.connectors[i]);
 	}
 	ctx.control = control_new(&ctx);
 	if (ctx.control == NULL)
 		goto out_cache;
+
+	/*
+	 * Everything that does not touch the state is ready: the keeper now
+	 * stops the previous server (an upgrade) and says GO, so the pause
+	 * readers see is only the restore below.
+	 */
+	if (server_tell(KEEPER_MSG_STANDBY) != 0 || server_wait_go() != 0) {
+		ret = 0;	/* the keeper is gone: nothing to serve for */
+		goto out_cache;
+	}
+	if (server_restore(&ctx) != 0)
+		goto out_cache;
+	if (kernel_io_install(&ctx, KEEPER_FD_FUSE, ctx.state, ctx.takeover) != 0) {
+		log_warnx("cannot take the /dev/fuse connection");
+		goto out_cache;
+	}
 	sigs.ctx = &ctx;
-	sigs.cfg = &opts.cfg;
+	sigs.cfg = &opts->cfg;
+	sigs.in_store = in_store;
 	sigs.loop_thread = pthread_self();
-	if (pthread_create(&sigs.thread, NULL, main_signal_thread, &sigs) != 0)
+	if (pthread_create(&sigs.thread, NULL, server_signal_thread, &sigs) != 0)
 		goto out_cache;
 	sig_started = 1;
-	log_info("mounted %s (app %s, api %s, ttl %us)", opts.mountpoint, opts.cfg.app_id,
-	    opts.cfg.api_url, opts.cfg.ttl);
-	/* systemd Type=notify: the mount is in place and answering. */
-	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld\nSTATUS=Mounted on %.200s",
-	    (long)getpid(), opts.mountpoint);
-	(void)sdnotify_send(msg);
+	if (pthread_create(&ctl_thread, NULL, server_ctl_thread, &sigs) != 0)
+		goto out_threads;
+	ctl_started = 1;
+	if (server_tell(KEEPER_MSG_SERVING) != 0)
+		log_warn("cannot tell the keeper");
 
-	if (opts.single_thread) {
+	if (opts->single_thread) {
 		ret = fuse_session_loop(ctx.se);
 	} else {
 		loop_cfg = fuse_loop_cfg_create();
@@ -332,7 +533,7 @@ main(int argc, char *argv[])
 			ret = -ENOMEM;
 		} else {
 			fuse_loop_cfg_set_idle_threads(loop_cfg, 10);
-			fuse_loop_cfg_set_max_threads(loop_cfg, MAIN_MAX_THREADS);
+			fuse_loop_cfg_set_max_threads(loop_cfg, SERVER_MAX_THREADS);
 			ret = fuse_session_loop_mt(ctx.se, loop_cfg);
 			fuse_loop_cfg_destroy(loop_cfg);
 		}
@@ -344,15 +545,18 @@ main(int argc, char *argv[])
 	} else {
 		ret = 0;
 	}
-	log_info("unmounting %s", opts.mountpoint);
-	(void)sdnotify_send("STOPPING=1");
 	/* Nobody is served any more: end requests in flight rather than wait them out. */
 	base44_client_abort(ctx.api);
 	cache_abort(ctx.cache);
-
+out_threads:
 	if (sig_started) {
 		__atomic_store_n(&sigs.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(sigs.thread, NULL);
+	}
+	if (ctl_started) {
+		/* It is blocked in recv(): end that by ending our side. */
+		shutdown(KEEPER_FD_CTL, SHUT_RDWR);
+		pthread_join(ctl_thread, NULL);
 	}
 out_cache:
 	/*
@@ -368,10 +572,9 @@ out_cache:
 	cache_free(&ctx.cache);
 out_notifier:
 	notifier_stop(&ctx.notifier);
-out_unmount:
-	fuse_session_unmount(ctx.se);
 out_session:
 	fuse_session_destroy(ctx.se);
+	kernel_io_free(&ctx.kio);
 out_tree:
 	tree_free(&ctx.tree);
 out_api:
@@ -379,8 +582,8 @@ out_api:
 	base44_client_free(&ctx.api);
 out_curl:
 	http_global_cleanup();
-out_opts:
+out_state:
+	handover_close(&ctx.state);
 	audit_close(&ctx.audit);
-	options_free(&opts);
 	return ret;
 }

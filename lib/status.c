@@ -104,8 +104,8 @@ status_appendf(struct buf *b, const char *fmt, ...)
 }
 
 enum cfs_err
-status_render_json(struct cache *cache, long long start_ms, long long now_ms,
-    struct buf *out)
+status_render_json(struct cache *cache, const struct status_process *proc,
+    long long now_ms, struct buf *out)
 {
 	struct status_rows r;
 	enum cfs_err err;
@@ -114,7 +114,14 @@ status_render_json(struct cache *cache, long long start_ms, long long now_ms,
 	err = status_rows_get(cache, &r);
 	if (err == CFS_OK)
 		err = status_appendf(out, "{\"version\":\"%s\",\"uptime_seconds\":%lld,"
-		    "\"connectors\":{", CFS_VERSION, (now_ms - start_ms) / 1000);
+		    "\"pid\":%ld,\"supervisor_pid\":%ld,\"takeovers\":%llu,"
+		    "\"process_started_at\":", CFS_VERSION,
+		    (now_ms - proc->mount_wall_ms) / 1000, proc->pid, proc->supervisor_pid,
+		    proc->takeovers);
+	if (err == CFS_OK)
+		err = jsonw_time(out, proc->started_wall_ms);
+	if (err == CFS_OK)
+		err = buf_append_str(out, ",\"connectors\":{");
 	for (i = 0; i < r.n && err == CFS_OK; i++) {
 		const struct cache_stat *s = &r.rows[i];
 
@@ -210,8 +217,8 @@ status_failure_lines(struct buf *out, const char *metric, const struct cache_sta
 }
 
 enum cfs_err
-status_render_metrics(struct cache *cache, long long start_ms, long long now_ms,
-    struct buf *out)
+status_render_metrics(struct cache *cache, const struct status_process *proc,
+    long long now_ms, struct buf *out)
 {
 	struct status_rows r;
 	enum cfs_err err;
@@ -223,7 +230,20 @@ status_render_metrics(struct cache *cache, long long start_ms, long long now_ms,
 		    "# TYPE connectorfs_uptime_seconds gauge\nconnectorfs_uptime_seconds %.3f\n"
 		    "# HELP connectorfs_connectors Connectors the daemon knows.\n"
 		    "# TYPE connectorfs_connectors gauge\nconnectorfs_connectors %zu\n",
-		    (double)(now_ms - start_ms) / 1000.0, r.n);
+		    (double)(now_ms - proc->mount_wall_ms) / 1000.0, r.n);
+	if (err == CFS_OK)
+		err = status_appendf(out,
+		    "# HELP connectorfs_process_id The process serving FUSE requests.\n"
+		    "# TYPE connectorfs_process_id gauge\nconnectorfs_process_id %ld\n"
+		    "# HELP connectorfs_process_start_time_seconds When that process started.\n"
+		    "# TYPE connectorfs_process_start_time_seconds gauge\n"
+		    "connectorfs_process_start_time_seconds %.3f\n", proc->pid,
+		    (double)proc->started_wall_ms / 1000.0);
+	if (err == CFS_OK)
+		err = status_appendf(out,
+		    "# HELP connectorfs_takeovers_total Servers that took over this mount.\n"
+		    "# TYPE connectorfs_takeovers_total counter\nconnectorfs_takeovers_total %llu\n",
+		    proc->takeovers);
 	for (m = 0; m < sizeof(status_metrics) / sizeof(status_metrics[0]) && err == CFS_OK; m++) {
 		const struct status_metric *sm = &status_metrics[m];
 

@@ -8,12 +8,24 @@
 #include "buf.h"
 #include "cache.h"
 
-/* status.json: {"version", "uptime_seconds", "connectors": {name: {...}}}. */
-enum cfs_err status_render_json(struct cache *cache, long long start_wall_ms,
+/* Who serves the mount, and since when. */
+struct status_process {
+	long long mount_wall_ms;	/* the mount was made */
+	long long started_wall_ms;	/* the serving process started */
+	long pid;			/* the process serving FUSE requests */
+	long supervisor_pid;		/* the process holding the connection */
+	unsigned long long takeovers;	/* servers that took over this mount */
+};
+
+/*
+ * status.json: {"version", "uptime_seconds", "pid", "process_started_at",
+ * "supervisor_pid", "takeovers", "connectors": {name: {...}}}.
+ */
+enum cfs_err status_render_json(struct cache *cache, const struct status_process *proc,
     long long now_wall_ms, struct buf *out);
 
 /* Prometheus text format, every metric named connectorfs_... */
-enum cfs_err status_render_metrics(struct cache *cache, long long start_wall_ms,
+enum cfs_err status_render_metrics(struct cache *cache, const struct status_process *proc,
     long long now_wall_ms, struct buf *out);
 
 #endif

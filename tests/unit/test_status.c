@@ -22,6 +22,22 @@
 
 static long long status_now = 5000;
 
+/* A server pid 4242 under keeper 4241, started 2 s after the mount, taken over twice. */
+static const struct status_process *
+status_proc(long long mount_wall_ms)
+{
+	static struct status_process p;
+
+	p = (struct status_process){
+		.mount_wall_ms = mount_wall_ms,
+		.started_wall_ms = mount_wall_ms + 2000,
+		.pid = 4242,
+		.supervisor_pid = 4241,
+		.takeovers = 2,
+	};
+	return &p;
+}
+
 static long long
 status_clock(void *arg)
 {
@@ -115,13 +131,17 @@ START_TEST(test_status_json_parses_with_one_entry_per_connector)
 	struct buf b;
 
 	buf_init(&b, 1024 * 1024);
-	ck_assert_int_eq(status_render_json(c, WALL0 - 90500, WALL0, &b), CFS_OK);
+	ck_assert_int_eq(status_render_json(c, status_proc(WALL0 - 90500), WALL0, &b), CFS_OK);
 	ck_assert_uint_gt(b.len, 0);
 	ck_assert_int_eq(b.data[b.len - 1], '\n');
 	root = json_tokener_parse(b.data);
 	ck_assert_msg(root != NULL, "status.json is not JSON: %s", b.data);
 	ck_assert_int_eq(json_object_get_int(field(root, "uptime_seconds")), 90);
 	ck_assert_str_eq(field_str(root, "version"), CFS_VERSION);
+	ck_assert_int_eq(json_object_get_int(field(root, "pid")), 4242);
+	ck_assert_int_eq(json_object_get_int(field(root, "supervisor_pid")), 4241);
+	ck_assert_int_eq(json_object_get_int(field(root, "takeovers")), 2);
+	ck_assert_str_eq(field_str(root, "process_started_at"), "2027-01-15T07:58:31.500Z");
 	conns = field(root, "connectors");
 	ck_assert_int_eq(json_object_object_length(conns), 4);
 
@@ -158,7 +178,7 @@ START_TEST(test_status_json_lists_connectors_sorted_by_name)
 	const char *g, *l, *n, *s;
 
 	buf_init(&b, 1024 * 1024);
-	ck_assert_int_eq(status_render_json(c, WALL0, WALL0, &b), CFS_OK);
+	ck_assert_int_eq(status_render_json(c, status_proc(WALL0), WALL0, &b), CFS_OK);
 	g = strstr(b.data, "\"github\"");
 	l = strstr(b.data, "\"linear\"");
 	n = strstr(b.data, "\"notion\"");
@@ -176,11 +196,11 @@ START_TEST(test_status_files_never_show_a_value)
 	struct buf b;
 
 	buf_init(&b, 1024 * 1024);
-	ck_assert_int_eq(status_render_json(c, WALL0, WALL0, &b), CFS_OK);
+	ck_assert_int_eq(status_render_json(c, status_proc(WALL0), WALL0, &b), CFS_OK);
 	ck_assert_ptr_null(strstr(b.data, "SECRET"));
 	ck_assert_ptr_null(strstr(b.data, "eyJ"));
 	buf_reset(&b);
-	ck_assert_int_eq(status_render_metrics(c, WALL0, WALL0, &b), CFS_OK);
+	ck_assert_int_eq(status_render_metrics(c, status_proc(WALL0), WALL0, &b), CFS_OK);
 	ck_assert_ptr_null(strstr(b.data, "SECRET"));
 	ck_assert_ptr_null(strstr(b.data, "eyJ"));
 	buf_reset(&b);
@@ -205,7 +225,7 @@ START_TEST(test_status_json_of_empty_cache)
 
 	ck_assert_int_eq(cache_new(&set, &hooks, &c), CFS_OK);
 	buf_init(&b, 4096);
-	ck_assert_int_eq(status_render_json(c, 0, 1000, &b), CFS_OK);
+	ck_assert_int_eq(status_render_json(c, status_proc(0), 1000, &b), CFS_OK);
 	root = json_tokener_parse(b.data);
 	ck_assert_ptr_nonnull(root);
 	ck_assert_int_eq(json_object_object_length(field(root, "connectors")), 0);
@@ -223,7 +243,7 @@ START_TEST(test_status_metrics_are_prometheus_text_under_connectorfs)
 	int samples = 0;
 
 	buf_init(&b, 1024 * 1024);
-	ck_assert_int_eq(status_render_metrics(c, WALL0 - 2000, WALL0 + 3000, &b), CFS_OK);
+	ck_assert_int_eq(status_render_metrics(c, status_proc(WALL0 - 2000), WALL0 + 3000, &b), CFS_OK);
 	ck_assert_int_eq(b.data[b.len - 1], '\n');
 	copy = strdup(b.data);
 	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -239,6 +259,8 @@ START_TEST(test_status_metrics_are_prometheus_text_under_connectorfs)
 	ck_assert_int_gt(samples, 4 * 6);
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_connectors 4\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_uptime_seconds 5.000\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_process_id 4242\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_takeovers_total 2\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "connectorfs_requests_total{connector=\"slack\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(b.data,
 	    "connectorfs_failures_total{connector=\"linear\",kind=\"server_error\"} 1\n"));

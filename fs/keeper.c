@@ -1,0 +1,714 @@
+/*
+ * keeper.c: the mount outlives the process that serves it.
+ *
+ * The process started from the shell (or by systemd) is the keeper. It
+ * mounts, holds the /dev/fuse connection and the handover state (a memfd:
+ * see lib/handover.h), and runs one server at a time: a child exec'ed from
+ * the binary now at connectorfs's path, which finds the connection, the
+ * state and a control socket as descriptors 3, 4 and 5. The keeper never
+ * reads the connection itself; it is small and does one thing, so that
+ * what crashes is a server, and the kernel mount stays.
+ *
+ * A server that dies (kill -9, a crash) is replaced at once: the new one
+ * restores the tree and the cache from the state, replays the INIT the
+ * kernel sent the first one and asks the kernel to resend what the dead
+ * one had taken (kernel_io.c). Readers wait meanwhile; none fails.
+ * SIGUSR2 (`connectorfs upgrade`) starts a new server while the old one
+ * serves; once the new one has loaded everything it can before touching
+ * the state, the old one is told to stop and the new one goes on.
+ *
+ * Giving up: when no server has served for timeout= seconds (the binary is
+ * gone, every new server crashes), the keeper unmounts and exits, and
+ * readers get errors instead of waiting. A server whose keeper is gone
+ * stops at once (it sees its control socket close), so killing the keeper
+ * ends the mount as auto_unmount always did, unless systemd keeps the
+ * connection in its descriptor store: then systemd starts a new keeper,
+ * which takes the connection and the state back (LISTEN_FDS) and carries on.
+ */
+#define _GNU_SOURCE	/* memfd_create */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "handover.h"
+#include "keeper.h"
+#include "log.h"
+#include "mountpoint.h"
+#include "pack.h"
+#include "sdnotify.h"
+#include "secret.h"
+
+/* Names of the descriptors in systemd's store. */
+#define KEEPER_STORE_FUSE	"fuse"
+#define KEEPER_STORE_STATE	"state"
+/* A new server has this long to load before it is given up on. */
+#define KEEPER_START_MS		10000
+/* An old server told to stop for an upgrade has this long before SIGKILL. */
+#define KEEPER_QUIT_MS		2000
+/* Stopping: servers have this long to end before SIGKILL. */
+#define KEEPER_STOP_MS		10000
+/* Restarts after failed starts back off from 50 ms up to this. */
+#define KEEPER_BACKOFF_MAX_MS	1000
+
+enum keeper_phase {
+	SERVER_NONE,
+	SERVER_STARTING,	/* exec'ed, loading */
+	SERVER_STANDBY,		/* loaded, waiting for GO */
+	SERVER_GOING,		/* told GO, restoring */
+	SERVER_SERVING,
+	SERVER_QUITTING,	/* told QUIT for an upgrade */
+};
+
+struct keeper_server {
+	pid_t pid;
+	int ctl;			/* our end of its control socket, or -1 */
+	enum keeper_phase phase;
+	long long since_ms;		/* entered this phase (monotonic) */
+};
+
+struct keeper {
+	struct options *opts;
+	char **argv;
+	char exe[PATH_MAX];		/* the binary's path, read at start */
+	int cwd;			/* servers start where we were started */
+	struct fuse_session *se;	/* mounted by this process, or NULL */
+	int fuse_fd;
+	int watchdog;			/* auto_unmount's socket to fusermount3, or -1 */
+	struct handover *state;
+	int sigfd;
+	int in_store;			/* systemd keeps fuse_fd and the state */
+	struct keeper_server cur;	/* serving (or quitting for an upgrade) */
+	struct keeper_server next;	/* starting: an upgrade or a replacement */
+	long long down_since_ms;	/* nobody serving since; 0 when someone is */
+	long long respawn_at_ms;	/* a replacement is due; 0 when none */
+	unsigned failures;		/* starts in a row that never served */
+	long long stop_at_ms;		/* stopping: SIGKILL what is left then */
+	int stopping;
+	int ready_sent;
+	int status;			/* exit status */
+};
+
+static void
+keeper_server_clear(struct keeper_server *s)
+{
+	if (s->ctl >= 0)
+		close(s->ctl);
+	s->pid = 0;
+	s->ctl = -1;
+	s->phase = SERVER_NONE;
+	s->since_ms = 0;
+}
+
+static void
+keeper_server_phase(struct keeper_server *s, enum keeper_phase phase)
+{
+	s->phase = phase;
+	s->since_ms = clock_mono_ms();
+}
+
+static int
+keeper_send(struct keeper_server *s, char msg)
+{
+	if (s->ctl < 0 || send(s->ctl, &msg, 1, MSG_NOSIGNAL) != 1) {
+		log_warn("server %ld: control socket", (long)s->pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* The child side of a spawn: descriptors 3, 4, 5 and the environment. */
+static void
+keeper_exec_server(struct keeper *k, int ctl)
+{
+	const struct config *cfg = &k->opts->cfg;
+	sigset_t none;
+	int fuse, state, watchdog = -1, i;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Out of the way of 3..5 first, so no dup2 overwrites another source. */
+	fuse = fcntl(k->fuse_fd, F_DUPFD, 10);
+	state = fcntl(handover_fd(k->state), F_DUPFD, 10);
+	ctl = fcntl(ctl, F_DUPFD, 10);
+	if (k->watchdog >= 0)
+		watchdog = fcntl(k->watchdog, F_DUPFD, 10);
+	if (fuse < 0 || state < 0 || ctl < 0 || (k->watchdog >= 0 && watchdog < 0) ||
+	    dup2(fuse, KEEPER_FD_FUSE) < 0 || dup2(state, KEEPER_FD_STATE) < 0 ||
+	    dup2(ctl, KEEPER_FD_CTL) < 0 ||
+	    (watchdog >= 0 && dup2(watchdog, KEEPER_FD_WATCHDOG) < 0))
+		_exit(126);
+	for (i = KEEPER_FD_CTL + 1; i < 1024; i++)
+		if (i != KEEPER_FD_WATCHDOG || watchdog < 0)
+			(void)close(i);
+	if (fchdir(k->cwd) != 0 && chdir("/") != 0)
+		_exit(126);
+	if (setenv(KEEPER_ENV_SERVER, "1", 1) != 0 ||
+	    setenv(KEEPER_ENV_MOUNTPOINT, k->opts->mountpoint, 1) != 0 ||
+	    (!k->opts->foreground && setenv(KEEPER_ENV_SYSLOG, "1", 1) != 0) ||
+	    (k->in_store && setenv(KEEPER_ENV_STORE, "1", 1) != 0))
+		_exit(126);
+	/* The server is not systemd's main process: its notifications are ours. */
+	unsetenv("NOTIFY_SOCKET");
+	/*
+	 * Secrets the environment gave the keeper (it scrubbed them from its
+	 * own) reach the server in a memfd, never in its environment, which
+	 * /proc shows; a file option is read again instead, so an upgrade
+	 * picks up a rotated service token.
+	 */
+	if ((cfg->token_file == NULL && cfg->service_token != NULL) ||
+	    (cfg->api_key_file == NULL && cfg->api_key != NULL)) {
+		struct pack p;
+		int fd = memfd_create("connectorfs-secrets", MFD_CLOEXEC);
+
+		pack_init(&p);
+		pack_str(&p, cfg->token_file == NULL ? cfg->service_token : NULL);
+		pack_str(&p, cfg->api_key_file == NULL ? cfg->api_key : NULL);
+		/* dup2 onto itself (fd may already be 7) keeps close-on-exec: clear it. */
+		if (fd < 0 || p.failed || write(fd, p.buf, p.len) != (ssize_t)p.len ||
+		    dup2(fd, KEEPER_FD_SECRETS) < 0 || fcntl(KEEPER_FD_SECRETS, F_SETFD, 0) != 0)
+			_exit(126);
+		pack_release(&p);
+	}
+	execv(k->exe, k->argv);
+	_exit(127);
+}
+
+static int
+keeper_spawn(struct keeper *k, struct keeper_server *s)
+{
+	int sp[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+		log_warn("socketpair");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("fork");
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		keeper_exec_server(k, sp[1]);
+	}
+	close(sp[1]);
+	s->pid = pid;
+	s->ctl = sp[0];
+	keeper_server_phase(s, SERVER_STARTING);
+	log_debug("server %ld started from %s", (long)pid, k->exe);
+	return 0;
+}
+
+static const char *
+keeper_describe(int status, char *buf, size_t bufsz)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, bufsz, "was killed by signal %d", WTERMSIG(status));
+	else if (WEXITSTATUS(status) == 127)
+		snprintf(buf, bufsz, "could not be started (exec failed)");
+	else
+		snprintf(buf, bufsz, "exited with status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+static long long
+keeper_backoff_ms(unsigned failures)
+{
+	long long ms = 50;
+
+	while (failures-- > 1 && ms < KEEPER_BACKOFF_MAX_MS)
+		ms *= 2;
+	return ms < KEEPER_BACKOFF_MAX_MS ? ms : KEEPER_BACKOFF_MAX_MS;
+}
+
+/* Nobody serves: the next server (starting or standing by) takes over. */
+static void
+keeper_need_server(struct keeper *k, long long now)
+{
+	if (k->down_since_ms == 0)
+		k->down_since_ms = now;
+	if (k->next.phase == SERVER_STANDBY) {
+		if (keeper_send(&k->next, KEEPER_MSG_GO) == 0)
+			keeper_server_phase(&k->next, SERVER_GOING);
+	} else if (k->next.phase == SERVER_NONE && k->respawn_at_ms == 0) {
+		k->respawn_at_ms = now + (k->failures ? keeper_backoff_ms(k->failures) : 0);
+	}
+}
+
+static void
+keeper_reaped(struct keeper *k, pid_t pid, int status)
+{
+	long long now = clock_mono_ms();
+	struct keeper_server *s;
+	enum keeper_phase was;
+	char how[64];
+
+	if (pid == k->cur.pid)
+		s = &k->cur;
+	else if (pid == k->next.pid)
+		s = &k->next;
+	else
+		return;		/* fusermount3, for one */
+	was = s->phase;
+	keeper_server_clear(s);
+	(void)keeper_describe(status, how, sizeof(how));
+	if (k->stopping)
+		return;
+	if (s == &k->cur) {
+		if (was == SERVER_QUITTING) {
+			log_debug("server %ld stopped for the upgrade", (long)pid);
+		} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			/* It saw the mount go (umount from outside): so do we. */
+			log_debug("server %ld ended: the mount is gone", (long)pid);
+			k->stopping = 1;
+			return;
+		} else {
+			log_warnx("server %ld %s; starting another to take over", (long)pid, how);
+		}
+		keeper_need_server(k, now);
+		return;
+	}
+	/* A server that never got to serve. */
+	if (k->cur.phase != SERVER_NONE) {
+		log_warnx("upgrade failed: the new server %ld %s; the old one goes on",
+		    (long)pid, how);
+		(void)sdnotify_send("READY=1\nSTATUS=Upgrade failed; still serving");
+		return;
+	}
+	k->failures++;
+	log_warnx("server %ld %s before serving (%u in a row)", (long)pid, how, k->failures);
+	keeper_need_server(k, now);
+}
+
+static void
+keeper_reap_all(struct keeper *k)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		keeper_reaped(k, pid, status);
+}
+
+static void
+keeper_on_message(struct keeper *k, struct keeper_server *s, char msg)
+{
+	char state[320];
+
+	switch (msg) {
+	case KEEPER_MSG_STANDBY:
+		if (s != &k->next || s->phase != SERVER_STARTING)
+			break;
+		keeper_server_phase(s, SERVER_STANDBY);
+		if (k->cur.phase == SERVER_NONE) {
+			keeper_need_server(k, clock_mono_ms());
+		} else if (k->cur.phase == SERVER_SERVING) {
+			/* Upgrade: the old server lets go of the state, then GO. */
+			if (keeper_send(&k->cur, KEEPER_MSG_QUIT) == 0)
+				keeper_server_phase(&k->cur, SERVER_QUITTING);
+			else
+				kill(k->cur.pid, SIGKILL);
+		}
+		break;
+	case KEEPER_MSG_SERVING:
+		if (s != &k->next || s->phase != SERVER_GOING)
+			break;
+		if (k->cur.pid != 0)
+			kill(k->cur.pid, SIGKILL);	/* cannot be: it was told to quit */
+		k->cur = k->next;
+		k->next.pid = 0;
+		k->next.ctl = -1;
+		keeper_server_clear(&k->next);
+		keeper_server_phase(&k->cur, SERVER_SERVING);
+		k->failures = 0;
+		k->down_since_ms = 0;
+		snprintf(state, sizeof(state), "READY=1\nMAINPID=%ld\nSTATUS=Mounted on %.100s, "
+		    "server %ld", (long)getpid(), k->opts->mountpoint, (long)k->cur.pid);
+		(void)sdnotify_send(state);
+		if (!k->ready_sent)
+			log_info("mounted %s (app %s, api %s, ttl %us)", k->opts->mountpoint,
+			    k->opts->cfg.app_id, k->opts->cfg.api_url, k->opts->cfg.ttl);
+		else
+			log_info("server %ld took over %s", (long)k->cur.pid, k->opts->mountpoint);
+		k->ready_sent = 1;
+		break;
+	default:
+		log_warnx("server %ld: unexpected control message", (long)s->pid);
+	}
+}
+
+static void
+keeper_read_ctl(struct keeper *k, struct keeper_server *s)
+{
+	char msg;
+	ssize_t n = recv(s->ctl, &msg, 1, MSG_DONTWAIT);
+
+	if (n == 1) {
+		keeper_on_message(k, s, msg);
+	} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* It is going away; SIGCHLD will tell how. */
+		close(s->ctl);
+		s->ctl = -1;
+	}
+}
+
+static void
+keeper_upgrade(struct keeper *k)
+{
+	if (k->stopping)
+		return;
+	if (k->next.phase != SERVER_NONE || k->cur.phase != SERVER_SERVING) {
+		log_warnx("SIGUSR2: a server is already starting; upgrade ignored");
+		return;
+	}
+	log_info("SIGUSR2: handing %s to a new server from %s", k->opts->mountpoint, k->exe);
+	(void)sdnotify_send("RELOADING=1");
+	if (keeper_spawn(k, &k->next) != 0)
+		(void)sdnotify_send("READY=1");
+}
+
+static void
+keeper_stop(struct keeper *k, const char *why)
+{
+	if (k->stopping)
+		return;
+	log_info("%s: stopping", why);
+	k->stopping = 1;
+	k->stop_at_ms = clock_mono_ms() + KEEPER_STOP_MS;
+	if (k->cur.pid != 0)
+		kill(k->cur.pid, SIGTERM);
+	if (k->next.pid != 0)
+		kill(k->next.pid, SIGTERM);
+}
+
+static void
+keeper_on_signal(struct keeper *k)
+{
+	struct signalfd_siginfo si;
+
+	while (read(k->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			keeper_reap_all(k);
+			break;
+		case SIGTERM:
+			keeper_stop(k, "SIGTERM");
+			break;
+		case SIGINT:
+			keeper_stop(k, "SIGINT");
+			break;
+		case SIGHUP:
+			/* Reload is the server's business: it holds the cache. */
+			(void)sdnotify_send("RELOADING=1");
+			if (k->cur.pid != 0)
+				kill(k->cur.pid, SIGHUP);
+			(void)sdnotify_send("READY=1");
+			break;
+		case SIGUSR2:
+			keeper_upgrade(k);
+			break;
+		}
+	}
+	/* A SIGCHLD merged with another may hide behind it: look again. */
+	keeper_reap_all(k);
+}
+
+/* Deadlines: replacements due, servers too slow, the give-up bound. */
+static void
+keeper_on_time(struct keeper *k, long long now)
+{
+	long long bound = (long long)k->opts->cfg.timeout * 1000;
+
+	if (k->stopping) {
+		if (now >= k->stop_at_ms) {
+			if (k->cur.pid != 0)
+				kill(k->cur.pid, SIGKILL);
+			if (k->next.pid != 0)
+				kill(k->next.pid, SIGKILL);
+		}
+		return;
+	}
+	if (k->respawn_at_ms != 0 && now >= k->respawn_at_ms) {
+		k->respawn_at_ms = 0;
+		if (k->next.phase == SERVER_NONE && keeper_spawn(k, &k->next) != 0) {
+			k->failures++;
+			k->respawn_at_ms = now + keeper_backoff_ms(k->failures);
+		}
+	}
+	if (k->next.phase != SERVER_NONE && k->next.phase != SERVER_STANDBY &&
+	    now - k->next.since_ms > KEEPER_START_MS) {
+		log_warnx("server %ld: no answer after %d s; killing it", (long)k->next.pid,
+		    KEEPER_START_MS / 1000);
+		kill(k->next.pid, SIGKILL);
+	}
+	if (k->cur.phase == SERVER_QUITTING && now - k->cur.since_ms > KEEPER_QUIT_MS)
+		kill(k->cur.pid, SIGKILL);
+	if (k->down_since_ms != 0 && now - k->down_since_ms >= bound) {
+		log_warnx("no server has answered %s for %u s: giving up the mount "
+		    "(readers now get errors)", k->opts->mountpoint, k->opts->cfg.timeout);
+		k->status = 1;
+		keeper_stop(k, "give up");
+	}
+}
+
+static int
+keeper_poll_timeout(const struct keeper *k, long long now)
+{
+	long long t = 1000;
+
+	if (k->respawn_at_ms != 0 && k->respawn_at_ms - now < t)
+		t = k->respawn_at_ms - now;
+	if (k->next.phase != SERVER_NONE || k->cur.phase == SERVER_QUITTING ||
+	    k->down_since_ms != 0 || k->stopping)
+		t = t < 50 ? t : 50;
+	return t < 0 ? 0 : (int)t;
+}
+
+static void
+keeper_loop(struct keeper *k)
+{
+	while (!(k->stopping && k->cur.pid == 0 && k->next.pid == 0)) {
+		struct pollfd pfd[3];
+		long long now = clock_mono_ms();
+		nfds_t n = 0;
+
+		pfd[n++] = (struct pollfd){ .fd = k->sigfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = k->cur.ctl, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = k->next.ctl, .events = POLLIN };
+		if (poll(pfd, n, keeper_poll_timeout(k, now)) < 0 && errno != EINTR) {
+			log_warn("poll");
+			break;
+		}
+		if (pfd[0].revents)
+			keeper_on_signal(k);
+		if (pfd[1].revents && k->cur.ctl >= 0)
+			keeper_read_ctl(k, &k->cur);
+		if (pfd[2].revents && k->next.ctl >= 0)
+			keeper_read_ctl(k, &k->next);
+		keeper_on_time(k, clock_mono_ms());
+	}
+}
+
+/* The connection from systemd's store, when a previous keeper left it there. */
+static int
+keeper_adopt(struct keeper *k, char *msg, size_t msgsz)
+{
+	int fuse = sdnotify_listen_fd(KEEPER_STORE_FUSE);
+	int state = sdnotify_listen_fd(KEEPER_STORE_STATE);
+	struct stat st;
+
+	sdnotify_listen_done();
+	if (fuse < 0 || state < 0) {
+		if (fuse >= 0)
+			close(fuse);
+		if (state >= 0)
+			close(state);
+		return 0;
+	}
+	if (fstat(fuse, &st) != 0 || !S_ISCHR(st.st_mode) ||
+	    major(st.st_rdev) != 10 || minor(st.st_rdev) != 229) {
+		snprintf(msg, msgsz, "descriptor \"%s\" from systemd is not /dev/fuse",
+		    KEEPER_STORE_FUSE);
+		close(fuse);
+		close(state);
+		return -1;
+	}
+	if (handover_attach(state, &k->state, msg, msgsz) != 0) {
+		close(fuse);
+		close(state);
+		return -1;
+	}
+	k->fuse_fd = fuse;
+	log_info("took %s back from systemd's descriptor store", k->opts->mountpoint);
+	return 1;
+}
+
+/*
+ * libfuse keeps auto_unmount's socket to fusermount3 open and does not say
+ * which descriptor it is; right after the mount it is our only socket.
+ * Servers hold it too: fusermount3 unmounts only a connection that no
+ * longer answers, so the socket must close after the last server, not
+ * with the keeper while a server still answers.
+ */
+static int
+keeper_find_watchdog(const struct keeper *k)
+{
+	struct stat st;
+	int fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != k->fuse_fd && fd != k->cwd && fstat(fd, &st) == 0 &&
+		    S_ISSOCK(st.st_mode))
+			return fd;
+	return -1;
+}
+
+static int
+keeper_mount(struct keeper *k, char *msg, size_t msgsz)
+{
+	static const struct fuse_lowlevel_ops none;
+
+	/*
+	 * auto_unmount (fusermount3 stays behind as a watchdog) ends the mount
+	 * when this process dies. Under systemd the store keeps the connection
+	 * for the next keeper instead, and a clean stop unmounts.
+	 */
+	if (!k->in_store && fuse_opt_add_arg(&k->opts->fuse_args, "-oauto_unmount") != 0)
+		return -1;
+	k->se = fuse_session_new(&k->opts->fuse_args, &none, sizeof(none), NULL);
+	if (k->se == NULL)
+		return 2;	/* libfuse said which option it refused */
+	if (mountpoint_prepare(k->opts->mountpoint_arg, &k->opts->mountpoint, msg, msgsz) != 0)
+		return 2;
+	if (fuse_session_mount(k->se, k->opts->mountpoint) != 0) {
+		snprintf(msg, msgsz, "cannot mount %s", k->opts->mountpoint);
+		return -1;
+	}
+	k->fuse_fd = fuse_session_fd(k->se);
+	k->watchdog = keeper_find_watchdog(k);
+	if (handover_create(HANDOVER_HALF_DEFAULT, &k->state, msg, msgsz) != 0)
+		return -1;
+	handover_set_field(k->state, HANDOVER_MOUNT_WALL_MS, (uint64_t)clock_wall_ms());
+	return 0;
+}
+
+static void
+keeper_unmount(struct keeper *k)
+{
+	/* Nothing for systemd to hand a next keeper: then the last word. */
+	if (k->in_store) {
+		(void)sdnotify_send("FDSTOREREMOVE=1\nFDNAME=" KEEPER_STORE_FUSE);
+		(void)sdnotify_send("FDSTOREREMOVE=1\nFDNAME=" KEEPER_STORE_STATE);
+	}
+	(void)sdnotify_send("STOPPING=1");
+	if (k->se != NULL) {
+		fuse_session_unmount(k->se);
+	} else if (k->opts->mountpoint != NULL && umount2(k->opts->mountpoint, MNT_DETACH) != 0) {
+		log_warn("unmount %s", k->opts->mountpoint);
+	}
+}
+
+static int
+keeper_signals(struct keeper *k)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	k->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return k->sigfd < 0 ? -1 : 0;
+}
+
+int
+keeper_main(struct options *opts, int argc, char *argv[])
+{
+	struct keeper k;
+	char msg[512] = "";
+	ssize_t len;
+	int rc;
+
+	(void)argc;
+	memset(&k, 0, sizeof(k));
+	k.opts = opts;
+	k.argv = argv;
+	k.fuse_fd = -1;
+	k.watchdog = -1;
+	k.sigfd = -1;
+	k.cur.ctl = k.next.ctl = -1;
+	len = readlink("/proc/self/exe", k.exe, sizeof(k.exe) - 1);
+	if (len <= 0 || (size_t)len >= sizeof(k.exe) - 1) {
+		fprintf(stderr, "connectorfs: cannot tell where the binary is: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	k.exe[len] = '\0';
+	k.cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (secret_harden_process() != 0)
+		log_warn("cannot disable core dumps");
+	/* What a server would stop at, said before anything is mounted. */
+	if (opts->cfg.audit != NULL) {
+		struct audit *audit = NULL;
+
+		if (audit_open(opts->cfg.audit, &audit, msg, sizeof(msg)) != CFS_OK) {
+			fprintf(stderr, "connectorfs: %s\n", msg);
+			k.status = 2;
+			goto out;
+		}
+		audit_close(&audit);
+	}
+	k.in_store = sdnotify_present();
+	rc = k.in_store ? keeper_adopt(&k, msg, sizeof(msg)) : 0;
+	if (rc == 0)
+		rc = keeper_mount(&k, msg, sizeof(msg));
+	else if (rc == 1) {
+		opts->mountpoint = strdup(opts->mountpoint_arg);
+		rc = opts->mountpoint != NULL ? 0 : -1;
+	}
+	if (rc != 0) {
+		if (msg[0] != '\0')
+			fprintf(stderr, "connectorfs: %s\n", msg);
+		k.status = rc == 2 ? 2 : 1;
+		goto out;
+	}
+	if (k.in_store && (sdnotify_store_fd(KEEPER_STORE_FUSE, k.fuse_fd) <= 0 ||
+	    sdnotify_store_fd(KEEPER_STORE_STATE, handover_fd(k.state)) <= 0))
+		log_warnx("systemd did not take the connection into its store: a crash of "
+		    "this process will end the mount");
+	if (fuse_daemonize(opts->foreground) != 0) {
+		k.status = 1;
+		goto out_unmount;
+	}
+	if (!opts->foreground)
+		log_init("connectorfs", 1, opts->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (keeper_signals(&k) != 0 || keeper_spawn(&k, &k.next) != 0) {
+		log_warn("cannot start");
+		k.status = 1;
+		goto out_unmount;
+	}
+	keeper_loop(&k);
+	log_info("unmounting %s", opts->mountpoint);
+out_unmount:
+	keeper_unmount(&k);
+	/* Nobody takes over any more: the tokens in the state go. */
+	if (k.state != NULL)
+		handover_wipe(k.state);
+out:
+	handover_close(&k.state);
+	if (k.se != NULL)
+		fuse_session_destroy(k.se);
+	else if (k.fuse_fd >= 0)
+		close(k.fuse_fd);
+	if (k.sigfd >= 0)
+		close(k.sigfd);
+	if (k.cwd >= 0)
+		close(k.cwd);
+	return k.status;
+}

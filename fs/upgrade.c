@@ -1,0 +1,175 @@
+/*
+ * upgrade.c: reads MOUNTPOINT/.connectorfs/status.json for the keeper's pid
+ * (supervisor_pid), sends it SIGUSR2, and waits until status.json names a
+ * new serving pid with one more takeover. Only the mount's owner and root
+ * may signal the keeper, as with kill(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "upgrade.h"
+
+#define UPGRADE_TIMEOUT_S	30
+#define UPGRADE_POLL_MS		50
+
+struct upgrade_status {
+	long pid;
+	long supervisor_pid;
+	long long takeovers;
+};
+
+/* "key":number in status.json (our own format: flat numbers at the top). */
+static int
+upgrade_number(const char *json, const char *key, long long *out)
+{
+	char pat[64];
+	const char *p;
+	char *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	if (p == NULL)
+		return -1;
+	errno = 0;
+	*out = strtoll(p + strlen(pat), &end, 10);
+	return errno == 0 && end != p + strlen(pat) ? 0 : -1;
+}
+
+static int
+upgrade_read_status(const char *mountpoint, struct upgrade_status *st, char *msg, size_t msgsz)
+{
+	char path[PATH_MAX], buf[8192];
+	long long v;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.connectorfs/status.json", mountpoint);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(msg, msgsz, "%s: %s (is it a connectorfs mount?)", path, strerror(errno));
+		return -1;
+	}
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	if (upgrade_number(buf, "pid", &v) != 0) {
+		snprintf(msg, msgsz, "%s: no pid (a connectorfs older than 0.2 cannot upgrade "
+		    "in place)", path);
+		return -1;
+	}
+	st->pid = (long)v;
+	if (upgrade_number(buf, "supervisor_pid", &v) != 0 || v <= 1) {
+		snprintf(msg, msgsz, "%s: no supervisor_pid", path);
+		return -1;
+	}
+	st->supervisor_pid = (long)v;
+	if (upgrade_number(buf, "takeovers", &st->takeovers) != 0) {
+		snprintf(msg, msgsz, "%s: no takeovers count", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pid is a connectorfs process: a stale status never signals a stranger. */
+static int
+upgrade_is_connectorfs(long pid)
+{
+	char path[64], comm[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "connectorfs") == 0;
+}
+
+static void
+upgrade_usage(void)
+{
+	fprintf(stderr, "usage: connectorfs upgrade [--timeout SECONDS] MOUNTPOINT\n");
+}
+
+int
+upgrade_main(int argc, char *argv[])
+{
+	struct upgrade_status before, now;
+	const char *mountpoint = NULL;
+	long timeout_s = UPGRADE_TIMEOUT_S;
+	long long start, deadline;
+	char msg[PATH_MAX + 128];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		char *end;
+
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			timeout_s = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || timeout_s <= 0 || timeout_s > 3600) {
+				fprintf(stderr, "connectorfs upgrade: --timeout %s: not a number "
+				    "of seconds from 1 to 3600\n", argv[i]);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			upgrade_usage();
+			return 0;
+		} else if (argv[i][0] == '-' || mountpoint != NULL) {
+			upgrade_usage();
+			return 2;
+		} else {
+			mountpoint = argv[i];
+		}
+	}
+	if (mountpoint == NULL) {
+		upgrade_usage();
+		return 2;
+	}
+	if (upgrade_read_status(mountpoint, &before, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "connectorfs upgrade: %s\n", msg);
+		return 1;
+	}
+	if (!upgrade_is_connectorfs(before.supervisor_pid)) {
+		fprintf(stderr, "connectorfs upgrade: %s: process %ld is not connectorfs\n",
+		    mountpoint, before.supervisor_pid);
+		return 1;
+	}
+	start = clock_mono_ms();
+	if (kill((pid_t)before.supervisor_pid, SIGUSR2) != 0) {
+		fprintf(stderr, "connectorfs upgrade: %s: cannot signal process %ld: %s\n",
+		    mountpoint, before.supervisor_pid, strerror(errno));
+		return 1;
+	}
+	deadline = start + timeout_s * 1000;
+	while (clock_mono_ms() < deadline) {
+		struct timespec pause = { 0, UPGRADE_POLL_MS * 1000000L };
+
+		nanosleep(&pause, NULL);
+		if (upgrade_read_status(mountpoint, &now, msg, sizeof(msg)) != 0)
+			continue;	/* a read during the handover may fail: ask again */
+		if (now.pid != before.pid && now.takeovers > before.takeovers) {
+			printf("%s: server %ld handed over to %ld (%lld ms)\n", mountpoint,
+			    before.pid, now.pid, clock_mono_ms() - start);
+			return 0;
+		}
+	}
+	fprintf(stderr, "connectorfs upgrade: %s: no new server after %ld s "
+	    "(the old one goes on; see the log)\n", mountpoint, timeout_s);
+	return 1;
+}
