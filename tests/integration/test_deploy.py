@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import stat
 import subprocess
 import sys
@@ -384,14 +385,23 @@ class UnitFileTest(unittest.TestCase):
                     key, _, value = line.partition("=")
                     cls.settings.setdefault(key.strip(), []).append(value.strip())
 
-    def test_the_unit_is_type_notify_reloads_with_sighup_and_loads_the_token_as_a_credential(self):
+    def test_the_unit_is_type_notify_reloads_by_upgrade_and_loads_the_token_as_a_credential(self):
         s = self.settings
         self.assertEqual(["notify"], s.get("Type"))
         self.assertEqual(["main"], s.get("NotifyAccess"))
         creds = s.get("LoadCredential", [])
         self.assertTrue(any(v.startswith("base44-service-token:") for v in creds), creds)
-        self.assertTrue(any(re.search(r"kill (-s )?-?HUP \$MAINPID", v)
+        self.assertTrue(any(re.search(r"^@BINDIR@/connectorfs upgrade /\S+$", v)
                             for v in s.get("ExecReload", [])), s.get("ExecReload"))
+
+    def test_the_unit_keeps_the_connection_across_a_restart_of_its_main_process(self):
+        s = self.settings
+        # The fd store holds /dev/fuse and the state while systemd restarts the keeper,
+        # and the restart comes well within the 1 s a reader may be made to wait.
+        self.assertGreaterEqual(int(s.get("FileDescriptorStoreMax", ["0"])[0]), 2)
+        self.assertEqual(["on-failure"], s.get("Restart"))
+        self.assertEqual(["100ms"], s.get("RestartSec"))
+        self.assertEqual(["mixed"], s.get("KillMode"))
         start = s.get("ExecStart", [""])[0]
         self.assertRegex(start, r"^@BINDIR@/connectorfs .*-f\b",
                          "Type=notify needs the daemon in the foreground (-f)")
@@ -588,7 +598,8 @@ class Mount8Test(TestCase):
         rc, out, err = res["mount"]
         self.assertEqual(0, rc, "mount(8) failed (status %d): %s%s" % (rc, out, err))
         self.assertEqual("fuse.connectorfs", res["fstype"])
-        self.assertEqual(1, res["daemons"], "expected one daemon on the mountpoint")
+        # The keeper that mount(8) started and the server it runs.
+        self.assertEqual(2, res["daemons"], "expected a keeper and a server on the mountpoint")
         self.assertEqual([], [v for v in res["environ"] if v.startswith("BASE44_")])
         self.assertEqual(SLACK, res.get("token"),
                          "reading slack/access_token failed: %s" % errno.errorcode.get(
@@ -661,9 +672,38 @@ class SystemdTest(TestCase):
                 fields[key] = value
         return fields
 
+    def receive_stored_fd(self, s, name):
+        """An FDSTORE=1 datagram for name, with its descriptor: returns the fd (caller closes)."""
+        try:
+            data, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(4))
+        except socket.timeout:
+            self.fail("no FDSTORE datagram for %s within 5 s" % name)
+        fields = dict(l.partition("=")[::2] for l in data.decode().split("\n") if l)
+        self.assertEqual({"FDSTORE": "1", "FDNAME": name, "FDPOLL": "0"}, fields)
+        fds = []
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds += list(struct.unpack("%di" % (len(payload) // 4), payload[:len(payload) // 4 * 4]))
+        self.assertEqual(1, len(fds), "FDSTORE for %s carries one descriptor" % name)
+        return fds[0]
+
     def notify_sequence(self, abstract):
         s, address = self.notify_socket(abstract)
         mnt = self.mount(["ttl=60"], env={"NOTIFY_SOCKET": address})
+        # Under a supervisor that keeps descriptors, the connection and the state go to it
+        # first: the /dev/fuse connection and the memfd holding the handover state.
+        fuse = self.receive_stored_fd(s, "fuse")
+        try:
+            st = os.fstat(fuse)
+            self.assertEqual((10, 229), (os.major(st.st_rdev), os.minor(st.st_rdev)))
+        finally:
+            os.close(fuse)
+        state = self.receive_stored_fd(s, "state")
+        try:
+            self.assertTrue(os.readlink("/proc/self/fd/%d" % state)
+                            .startswith("/memfd:connectorfs-state"))
+        finally:
+            os.close(state)
         ready = self.receive(s, "READY=1")
         self.assertEqual("1", ready.get("READY"), ready)
         self.assertEqual(str(mnt.pid), ready.get("MAINPID"), ready)
@@ -675,6 +715,9 @@ class SystemdTest(TestCase):
         self.assertEqual("1", self.receive(s, "RELOADING=1").get("RELOADING"))
         self.assertEqual("1", self.receive(s, "READY=1 after the reload").get("READY"))
         mnt.unmount()
+        # A clean end leaves systemd nothing to hand a next start.
+        self.assertEqual({"FDSTOREREMOVE": "1", "FDNAME": "fuse"}, self.receive(s, "FDSTOREREMOVE"))
+        self.assertEqual({"FDSTOREREMOVE": "1", "FDNAME": "state"}, self.receive(s, "FDSTOREREMOVE"))
         self.assertEqual("1", self.receive(s, "STOPPING=1").get("STOPPING"))
         s.settimeout(0.2)
         try:
