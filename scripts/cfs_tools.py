@@ -24,3 +24,9 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def server_pid(mountpoint):
+    """The process answering the mount's requests (status.json's pid), not the keeper."""
+    with open("%s/.connectorfs/status.json" % mountpoint) as f:
+        return int(json.load(f)["pid"])

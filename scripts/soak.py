@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from cfs_tools import control, is_mounted, rss_kib  # scripts/ is on sys.path when run
+from cfs_tools import control, is_mounted, rss_kib, server_pid  # scripts/ is on sys.path when run
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,7 +96,7 @@ def main():
         for n in names:  # warm every connector once, then measure memory
             with open(os.path.join(mnt, n, "access_token"), "rb") as f:
                 f.read()
-        rss_start = rss_kib(daemon.pid)
+        rss_start = rss_kib(server_pid(mnt))
         control(url, "PUT", "failure-rate", {"rate": args.failure_rate, "status": 503})
 
         stop, rotations = threading.Event(), [0]
@@ -115,7 +115,7 @@ def main():
         stop.set()
         rot.join()
         control(url, "PUT", "failure-rate", {"rate": 0})
-        rss_end = rss_kib(daemon.pid)
+        rss_end = rss_kib(server_pid(mnt))
         requests = sum(control(url, "GET", "counts").values())
 
         reads = sum(r[0] for r in results)

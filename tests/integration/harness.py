@@ -7,6 +7,7 @@ it expected (mount.expect_log), no sanitizer report, and never a token.
 Python 3 standard library only; run as root (FUSE mounts, fusermount3).
 """
 
+import array
 import errno
 import itertools
 import json
@@ -47,6 +48,13 @@ INFO_LINES = (
     re.compile(r"^connectorfs: SIGHUP: service token re-read from \S+$"),
     re.compile(r"^connectorfs: SIGHUP: cached connections dropped$"),
     re.compile(r"^connectorfs: SIG(TERM|INT): stopping$"),
+    # A new server taking the mount over (after a crash, or for an upgrade), and the server
+    # ending because its keeper is gone: information; the crash itself is a warning.
+    re.compile(r"^connectorfs: server \d+ took over \S+$"),
+    re.compile(r"^connectorfs: taking over the connection: replaying its INIT$"),
+    re.compile(r"^connectorfs: handing the mount over to the new server$"),
+    re.compile(r"^connectorfs: SIGUSR2: handing \S+ to a new server from \S+$"),
+    re.compile(r"^connectorfs: the keeper is gone; ending the mount$"),
 )
 SANITIZER_LINE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
 
@@ -109,6 +117,23 @@ def mounted_fstype(path):
     """The fstype of the mount at path per /proc/self/mountinfo, or None."""
     entry = mountinfo_entry(path)
     return entry[1] if entry else None
+
+
+def mount_id(path):
+    """The mount id (first field of /proc/self/mountinfo) of the last mount at path, or None:
+    the same id before and after an event means the same mount, not a new one."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    found = None
+    for line in lines:
+        fields = line.partition(" - ")[0].split()
+        if len(fields) >= 6 and re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)),
+                                       fields[4]) == path:
+            found = int(fields[0])
+    return found
 
 
 def wait_until(pred, timeout, interval=0.02):
@@ -288,6 +313,25 @@ class Emulator:
                 f[key] = value
         return self.call("POST", "faults", f)
 
+    def set_many(self, tokens):
+        """Store many connections ({type: token}, config null) over one kept-alive control
+        connection: a few hundred a second, against one new connection each with set()."""
+        import http.client
+        conn = http.client.HTTPConnection(urllib.parse.urlsplit(self.url).netloc, timeout=10)
+        try:
+            for type, token in tokens.items():
+                self.secrets.add(token)
+                conn.request("PUT", "/_control/connections/" + self._q(type),
+                             json.dumps({"access_token": token, "connection_config": None}),
+                             {"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                body = resp.read()
+                if resp.status != 200:
+                    raise ControlError("PUT /_control/connections/%s: HTTP %d: %s"
+                                       % (type, resp.status, body[:200]))
+        finally:
+            conn.close()
+
     def clear_faults(self):
         return self.call("DELETE", "faults")
 
@@ -367,7 +411,24 @@ class Mount:
 
     @property
     def pid(self):
+        """The keeper: the process started, which holds the mount."""
         return self.proc.pid
+
+    def server_pid(self, timeout=5.0):
+        """The server answering requests (status.json's pid), once there is one."""
+        path = os.path.join(self.path, ".connectorfs", "status.json")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(path) as f:
+                    pid = json.load(f).get("pid")
+                if pid:
+                    return int(pid)
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() >= deadline:
+                raise AssertionError("no server pid in %s within %.0f s" % (path, timeout))
+            time.sleep(0.02)
 
     def environment(self):
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
@@ -572,6 +633,227 @@ class TestCase(unittest.TestCase):
         reqs = self.emu.requests(type)
         self.assertEqual([], [(r["method"], r["path"]) for r in reqs],
                          "the emulator received requests")
+
+
+def mount_status(root, timeout=5.0):
+    """MOUNT/.connectorfs/status.json, decoded. A read that fails during a takeover (a render
+    in progress gets ESTALE) is tried again for up to timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return json.loads(read_file(os.path.join(root, ".connectorfs", "status.json")))
+        except (OSError, ValueError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
+# ---- reader load: processes that read the mount as fast as they can --------------------------
+
+# One reader process. argv: KIND ROOT OUT SPEC (a JSON file). It times every operation
+# (time.monotonic: one clock for every process) until the file SPEC["stop"] exists, then writes
+# every duration (array 'd', seconds) to OUT.dur and a summary to OUT. Kinds:
+#   warm  open+read+close of SPEC["path"], which must read SPEC["value"] (hex)
+#   cold  read NAME/access_token of each [NAME, TOKEN] of SPEC["names"] once, in order: each
+#         a connector not read before; once they run out it reads the last one again
+#   stat  os.stat of each of SPEC["paths"] in turn
+#   list  os.listdir of each of SPEC["paths"] in turn
+LOAD_WORKER = r"""
+import array, errno, json, os, sys, time
+kind, root, out, spec = sys.argv[1], sys.argv[2], sys.argv[3], json.load(open(sys.argv[4]))
+stop = spec["stop"]
+mono = time.monotonic
+durations = array.array("d")
+failures = []
+nfail = 0
+cold = {"reads": 0, "first": None, "last": None, "exhausted_at": None}
+worst = (0.0, None, None)
+
+def read(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                return b"".join(chunks)
+            chunks.append(b)
+    finally:
+        os.close(fd)
+
+if kind == "warm":
+    path, want = spec["path"], bytes.fromhex(spec["value"])
+    def op(i):
+        got = read(path)
+        return None if got == want else "%s: read %d bytes, not the value" % (path, len(got))
+elif kind == "cold":
+    names = spec["names"]
+    def op(i):
+        j = min(i, len(names) - 1)
+        name, token = names[j]
+        path = os.path.join(root, name, "access_token")
+        got = read(path)
+        if i < len(names):
+            now = mono()
+            cold["reads"] += 1
+            cold["last"] = now
+            if cold["first"] is None:
+                cold["first"] = now
+        elif cold["exhausted_at"] is None:
+            cold["exhausted_at"] = mono()
+        return None if got == token.encode() else "%s: wrong value (%d bytes)" % (path, len(got))
+else:
+    paths = spec["paths"]
+    fn = os.stat if kind == "stat" else os.listdir
+    def op(i):
+        fn(paths[i % len(paths)])
+
+i = 0
+ready = out + ".ready"
+while True:
+    if i % 64 == 0 and os.path.exists(stop):
+        break
+    t0 = mono()
+    try:
+        problem = op(i)
+    except OSError as exc:
+        problem = "%s: %s" % (exc.filename, errno.errorcode.get(exc.errno, exc.errno))
+    t1 = mono()
+    d = t1 - t0
+    durations.append(d)
+    if d > worst[0]:
+        worst = (d, t0, i)
+    if problem is not None:
+        nfail += 1
+        if len(failures) < 10:
+            failures.append([round(t0, 4), problem])
+    if i == 0:
+        open(ready, "w").close()
+    i += 1
+with open(out + ".dur", "wb") as f:
+    durations.tofile(f)
+with open(out, "w") as f:
+    json.dump({"kind": kind, "ops": i, "failed": nfail, "failures": failures,
+               "max": worst[0], "max_at": worst[1], "cold": cold}, f)
+"""
+
+
+class LoadResult:
+    """What the readers of a ReaderLoad saw: per kind, ops, failures and the slowest op."""
+
+    def __init__(self, summaries, durations, stuck):
+        self.summaries = summaries      # kind -> summary dict
+        self.durations = durations      # every op's duration (seconds), sorted
+        self.stuck = stuck              # kinds whose reader never came back
+        self.failed = sum(s["failed"] for s in summaries.values())
+        self.ops = sum(s["ops"] for s in summaries.values())
+        self.max = max([s["max"] for s in summaries.values()] or [0.0])
+        slow = max(summaries.values(), key=lambda s: s["max"]) if summaries else None
+        self.max_kind = slow["kind"] if slow else None
+        self.max_at = slow["max_at"] if slow else None
+
+    def percentile(self, q):
+        if not self.durations:
+            return 0.0
+        return self.durations[min(len(self.durations) - 1, int(q / 100.0 * len(self.durations)))]
+
+    def describe(self):
+        parts = ["%d ops, %d failed, longest op %.1f ms (%s), p99 %.2f ms"
+                 % (self.ops, self.failed, self.max * 1000, self.max_kind,
+                    self.percentile(99) * 1000)]
+        for kind, s in sorted(self.summaries.items()):
+            parts.append("%s: %d ops, %d failed, longest %.1f ms%s"
+                         % (kind, s["ops"], s["failed"], s["max"] * 1000,
+                            "".join("\n      at %.3f: %s" % tuple(f) for f in s["failures"])))
+        if self.stuck:
+            parts.append("stuck in an operation (killed): " + ", ".join(self.stuck))
+        return "\n    ".join(parts)
+
+
+class ReaderLoad:
+    """Four reader processes on a mount (warm reads of one file, cold reads of connectors never
+    read before, stats, folder listings), each timing every operation; a context manager.
+
+    cold: [(name, token)] of connections the emulator serves and nothing has read yet."""
+
+    def __init__(self, root, warm_path, warm_value, cold, stat_paths, list_paths):
+        self.root = root
+        self.tmp = tempfile.mkdtemp(prefix="cfs-load-")
+        self.stop_file = os.path.join(self.tmp, "stop")
+        self.specs = {
+            "warm": {"path": warm_path, "value": warm_value.hex()},
+            "cold": {"names": [list(c) for c in cold]},
+            "stat": {"paths": list(stat_paths)},
+            "list": {"paths": list(list_paths)},
+        }
+        self.procs = {}
+        self.result = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def _out(self, kind):
+        return os.path.join(self.tmp, kind + ".json")
+
+    def start(self, timeout=10.0):
+        _register(self)
+        for kind, spec in self.specs.items():
+            spec = dict(spec, stop=self.stop_file)
+            spec_path = os.path.join(self.tmp, kind + ".spec")
+            with open(spec_path, "w") as f:
+                json.dump(spec, f)
+            self.procs[kind] = subprocess.Popen(
+                [PYTHON, "-c", LOAD_WORKER, kind, self.root, self._out(kind), spec_path],
+                stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        if not wait_until(lambda: all(os.path.exists(self._out(k) + ".ready")
+                                      or self.procs[k].poll() is not None
+                                      for k in self.procs), timeout):
+            self.stop()
+            raise RuntimeError("reader load: not every reader made its first operation "
+                               "within %.0f s" % timeout)
+        dead = [k for k, p in self.procs.items() if p.poll() is not None]
+        if dead:
+            self.stop()
+            raise RuntimeError("reader load: %s reader(s) exited at once: %s"
+                               % (", ".join(dead), self.result.describe()))
+        return self
+
+    def stop(self, timeout=10.0):
+        """Stop the readers (a reader still inside an operation after timeout seconds is
+        killed and named as stuck) and return a LoadResult."""
+        _unregister(self)
+        if self.result is not None:
+            return self.result
+        open(self.stop_file, "w").close()
+        deadline = time.monotonic() + timeout
+        summaries, durations, stuck = {}, [], []
+        for kind, p in self.procs.items():
+            try:
+                _, err = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                _, err = p.communicate()
+                stuck.append(kind)
+                continue
+            try:
+                with open(self._out(kind)) as f:
+                    summaries[kind] = json.load(f)
+                d = array.array("d")
+                with open(self._out(kind) + ".dur", "rb") as f:
+                    d.frombytes(f.read())
+                durations.extend(d)
+            except (OSError, ValueError):
+                stuck.append("%s (exited %s: %s)" % (kind, p.returncode,
+                                                     err.decode("utf-8", "replace")[-300:]))
+        durations.sort()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.result = LoadResult(summaries, durations, stuck)
+        return self.result
 
 
 def run_binary(args, env, timeout=10.0, binary=None):

@@ -878,14 +878,14 @@ class UnknownNameTest(IntegrityCase):
         read_file(dot(mnt, "status.json"))
         read_file(dot(mnt, "metrics"))
         time.sleep(0.2)
-        rss0 = vmrss_kb(mnt.pid)
+        rss0 = vmrss_kb(mnt.server_pid())
         flood = Flood(mnt.path, prefix, names=unknown_names(prefix, 10000), threads=8).start()
         finished = flood.join(60)
         if not finished:
             flood.stop(10)
         read_file(dot(mnt, "status.json"))
         read_file(dot(mnt, "metrics"))
-        rss1 = vmrss_kb(mnt.pid)
+        rss1 = vmrss_kb(mnt.server_pid())
         print("\n  VmRSS %d kB -> %d kB (%+d kB) over %d unknown names in %.1f s (%d requests; "
               "%s)" % (rss0, rss1, rss1 - rss0, flood.done, flood.elapsed(),
                        self.flood_requests(prefix), flood.summary()))

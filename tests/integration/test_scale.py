@@ -26,7 +26,7 @@ class ScaleTest(TestCase):
             self.emu.set(n, "tok-" + n + "-0123456789abcdef")
         mnt = self.mount(["ttl=600"])
         read_file(os.path.join(mnt.path, "slack", "access_token"))
-        rss_before = rss_kib(mnt.pid)
+        rss_before = rss_kib(mnt.server_pid())
         for n in names:
             self.assertEqual(("tok-" + n + "-0123456789abcdef").encode(),
                              read_file(os.path.join(mnt.path, n, "access_token")))
@@ -40,7 +40,7 @@ class ScaleTest(TestCase):
                          "the second pass over cached connectors made requests")
         listing = sorted(os.listdir(mnt.path))
         self.assertEqual(sorted(names + ["slack"]), [x for x in listing if x != ".connectorfs"])
-        grown = rss_kib(mnt.pid) - rss_before
+        grown = rss_kib(mnt.server_pid()) - rss_before
         if not SANITIZED:
             self.assertLess(grown, 4096, "1000 connectors cost %d KiB" % grown)
         # Not a timing assertion: printed for the record of the run.

@@ -396,28 +396,38 @@ class MemoryTest(TestCase):
         return self.mount(["ttl=60", "token_file=" + path], env={"BASE44_SERVICE_TOKEN": None})
 
     def skip_if_mlock_is_a_no_op(self, mnt):
-        if sanitized(mnt.pid):
+        if sanitized(mnt.server_pid()):
             self.skipTest("AddressSanitizer intercepts mlock() and makes it a no-op")
 
     def test_core_dumps_are_off(self):
         mnt = self.mount(["ttl=60"])
         self.assertEqual(SLACK.encode(), read_file(os.path.join(mnt.path, "slack",
                                                                 "access_token")))
-        with open("/proc/%d/limits" % mnt.pid) as f:
-            limits = f.read()
-        m = re.search(r"^Max core file size\s+(\S+)\s+(\S+)", limits, re.M)
-        self.assertIsNotNone(m, limits)
-        self.assertEqual(("0", "0"), m.groups(), "RLIMIT_CORE must be 0 (soft and hard)")
+        # Both processes: the keeper holds the service token, the server every value.
+        for pid in (mnt.pid, mnt.server_pid()):
+            with open("/proc/%d/limits" % pid) as f:
+                limits = f.read()
+            m = re.search(r"^Max core file size\s+(\S+)\s+(\S+)", limits, re.M)
+            self.assertIsNotNone(m, limits)
+            self.assertEqual(("0", "0"), m.groups(), "RLIMIT_CORE must be 0 (soft and hard) "
+                             "in pid %d" % pid)
 
     def test_token_pages_are_locked_and_excluded_from_dumps(self):
         mnt = self.mount(["ttl=60"])
         self.skip_if_mlock_is_a_no_op(mnt)
         self.assertEqual(SLACK.encode(), read_file(os.path.join(mnt.path, "slack",
                                                                 "access_token")))
-        self.assertGreater(status_field_kb(mnt.pid, "VmLck"), 0, "no locked memory (mlock)")
-        locked_undumped = [m for m in smaps(mnt.pid) if {"lo", "dd"} <= m[4]]
+        server = mnt.server_pid()
+        self.assertGreater(status_field_kb(server, "VmLck"), 0, "no locked memory (mlock)")
+        locked_undumped = [m for m in smaps(server) if {"lo", "dd"} <= m[4]]
         self.assertTrue(locked_undumped, "no mapping is both mlock'ed and MADV_DONTDUMP")
-        hits = memory_hits(mnt.pid, [SLACK.encode()])
+        # The handover state is one of them, in the server and in the keeper.
+        for pid in (server, mnt.pid):
+            state = [m for m in smaps(pid) if "connectorfs-state" in m[3]]
+            self.assertTrue(state, "pid %d does not map the handover state" % pid)
+            self.assertTrue(all("dd" in m[4] for m in state),
+                            "the handover state is not MADV_DONTDUMP in pid %d" % pid)
+        hits = memory_hits(server, [SLACK.encode()])
         self.assertTrue(any(locked for _, _, _, locked in hits),
                         "the token is in no mlock'ed page")
 
@@ -431,11 +441,12 @@ class MemoryTest(TestCase):
         self.assertEqual(new.encode(), read_file(os.path.join(mnt.path, "slack",
                                                               "access_token")))
         needles = [t.encode() for t in self.emu.all_secrets() if len(t) >= 8]
-        unlocked = [(n.decode()[:6] + "...", len(n), hex(addr), name)
-                    for n, addr, name, locked in memory_hits(mnt.pid, needles) if not locked]
+        unlocked = [(pid, n.decode()[:6] + "...", len(n), hex(addr), name)
+                    for pid in (mnt.pid, mnt.server_pid())
+                    for n, addr, name, locked in memory_hits(pid, needles) if not locked]
         self.assertEqual([], unlocked,
-                         "token bytes outside mlock'ed memory: (prefix, length, address, "
-                         "mapping)")
+                         "token bytes outside mlock'ed memory: (pid, prefix, length, "
+                         "address, mapping)")
 
     def test_replaced_access_tokens_are_wiped_from_daemon_memory(self):
         # Long first tokens, short later ones: a buffer that is reused without being wiped
@@ -464,8 +475,11 @@ class MemoryTest(TestCase):
         # invalidation within moments, and then the value must be gone.
         state = {}
 
+        server = mnt.server_pid()
+
         def scan():
-            hits = memory_hits(mnt.pid, list(pieces) + current)
+            hits = memory_hits(server, list(pieces) + current) + \
+                memory_hits(mnt.pid, list(pieces))
             state["hits"] = hits
             state["stale"] = sorted({(pieces[n], hex(addr), name)
                                      for n, addr, name, _ in hits if n in pieces})
