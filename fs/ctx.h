@@ -18,6 +18,7 @@ struct listing;
 struct control;
 struct kernel_io;
 struct handover;
+struct dir_handles;
 
 struct cfs_ctx {
 	const struct config *cfg;
@@ -33,6 +34,7 @@ struct cfs_ctx {
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */
 	int no_open;			/* kernel serves opens without us (not with audit=) */
 	struct kernel_io *kio;		/* kernel_io.c */
+	struct dir_handles *dirs;	/* open folders (dir.c) */
 	struct handover *state;		/* what the next server takes over */
 	int takeover;			/* a previous server served this mount */
 	long long process_wall_ms;	/* when this server process started */

@@ -7,6 +7,7 @@
  * lock: a node nobody holds may be replaced and freed at once.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,11 +16,20 @@
 #include "dir.h"
 #include "listing.h"
 #include "namelist.h"
+#include "table.h"
 
 struct dir_snapshot {
 	fuse_req_t req;		/* for fuse_add_direntry()'s sizes only */
 	char *data;
 	size_t len;
+	struct table_link link;	/* in dir_handles, by handle */
+};
+
+struct dir_handles {
+	pthread_mutex_t lock;
+	struct table open;	/* struct dir_snapshot by handle */
+	uint32_t epoch;
+	uint32_t next;
 };
 
 static int
@@ -203,4 +213,100 @@ dir_free(struct dir_snapshot **dp)
 	free((*dp)->data);
 	free(*dp);
 	*dp = NULL;
+}
+
+struct dir_handles *
+dir_handles_new(uint32_t epoch)
+{
+	struct dir_handles *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	if (table_init(&h->open, 64) != 0) {
+		free(h);
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	h->epoch = epoch;
+	return h;
+}
+
+void
+dir_handles_free(struct dir_handles **hp)
+{
+	struct table_link *l, *next;
+	struct dir_handles *h;
+	size_t i;
+
+	if (hp == NULL || *hp == NULL)
+		return;
+	h = *hp;
+	*hp = NULL;
+	for (l = table_first(&h->open, &i); l != NULL; l = next) {
+		struct dir_snapshot *d = table_entry(l, struct dir_snapshot, link);
+
+		next = table_next(&h->open, l, &i);
+		dir_free(&d);
+	}
+	table_release(&h->open);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static struct dir_snapshot *
+dir_handles_find_locked(struct dir_handles *h, uint64_t fh)
+{
+	struct table_link *l;
+
+	if ((uint32_t)(fh >> 32) != h->epoch)
+		return NULL;
+	for (l = table_chain(&h->open, fh); l != NULL; l = l->next)
+		if (l->hash == fh)
+			return table_entry(l, struct dir_snapshot, link);
+	return NULL;
+}
+
+uint64_t
+dir_handles_add(struct dir_handles *h, struct dir_snapshot *d)
+{
+	uint64_t fh;
+
+	pthread_mutex_lock(&h->lock);
+	/* Numbers wrap after 2^32 opens; one still open is skipped. */
+	do {
+		if (++h->next == 0)
+			h->next = 1;
+		fh = (uint64_t)h->epoch << 32 | h->next;
+	} while (dir_handles_find_locked(h, fh) != NULL);
+	table_add(&h->open, &d->link, fh);
+	pthread_mutex_unlock(&h->lock);
+	return fh;
+}
+
+int
+dir_handles_read(struct dir_handles *h, uint64_t fh, size_t size, off_t off, char **copy,
+    size_t *len)
+{
+	struct dir_snapshot *d;
+	int rc = -1;
+
+	pthread_mutex_lock(&h->lock);
+	d = dir_handles_find_locked(h, fh);
+	if (d != NULL)
+		rc = dir_read(d, size, off, copy, len);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+void
+dir_handles_release(struct dir_handles *h, uint64_t fh)
+{
+	struct dir_snapshot *d;
+
+	pthread_mutex_lock(&h->lock);
+	d = dir_handles_find_locked(h, fh);
+	if (d != NULL)
+		table_del(&h->open, &d->link);
+	pthread_mutex_unlock(&h->lock);
+	dir_free(&d);
 }

@@ -64,6 +64,12 @@
 #define KEEPER_QUIT_MS		2000
 /* Stopping: servers have this long to end before SIGKILL. */
 #define KEEPER_STOP_MS		10000
+/*
+ * A server counts as having taken over once it has served this long: one
+ * that crashes sooner (on something in the state, say) is a failed start,
+ * so a crash loop meets the timeout= bound instead of going on for ever.
+ */
+#define KEEPER_STABLE_MS	2000
 /* Restarts after failed starts back off from 50 ms up to this. */
 #define KEEPER_BACKOFF_MAX_MS	1000
 
@@ -285,6 +291,9 @@ keeper_reaped(struct keeper *k, pid_t pid, int status)
 			return;
 		} else {
 			log_warnx("server %ld %s; starting another to take over", (long)pid, how);
+			/* Dead before it was stable: a failed start (keeper_on_time()). */
+			if (k->down_since_ms != 0)
+				k->failures++;
 		}
 		keeper_need_server(k, now);
 		return;
@@ -341,8 +350,6 @@ keeper_on_message(struct keeper *k, struct keeper_server *s, char msg)
 		k->next.ctl = -1;
 		keeper_server_clear(&k->next);
 		keeper_server_phase(&k->cur, SERVER_SERVING);
-		k->failures = 0;
-		k->down_since_ms = 0;
 		snprintf(state, sizeof(state), "READY=1\nMAINPID=%ld\nSTATUS=Mounted on %.100s, "
 		    "server %ld", (long)getpid(), k->opts->mountpoint, (long)k->cur.pid);
 		(void)sdnotify_send(state);
@@ -448,6 +455,11 @@ keeper_on_time(struct keeper *k, long long now)
 				kill(k->next.pid, SIGKILL);
 		}
 		return;
+	}
+	if (k->cur.phase == SERVER_SERVING && k->down_since_ms != 0 &&
+	    now - k->cur.since_ms >= KEEPER_STABLE_MS) {
+		k->down_since_ms = 0;
+		k->failures = 0;
 	}
 	if (k->respawn_at_ms != 0 && now >= k->respawn_at_ms) {
 		k->respawn_at_ms = 0;

@@ -343,8 +343,10 @@ ops_do_opendir(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino,
 		rc = dir_open(req, ctx, n, &v, &d);
 		cache_view_release(&v);
 	}
-	fi->fh = (uint64_t)(uintptr_t)d;
-	return rc;
+	if (rc != 0)
+		return rc;
+	fi->fh = dir_handles_add(ctx->dirs, d);
+	return fi->fh != 0 ? 0 : ENOMEM;
 }
 
 static void
@@ -466,17 +468,33 @@ static void
 ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
+	struct cfs_ctx *ctx = ops_ctx(req);
 	char *copy = NULL;
 	size_t len = 0;
 	int rc;
 
-	(void)ino;
 	/*
 	 * Reply from a copy: once the kernel has the entries the reader may
 	 * close the folder, and RELEASEDIR frees the snapshot on another
 	 * thread while this one is still returning from writev().
 	 */
-	rc = dir_read((struct dir_snapshot *)(uintptr_t)fi->fh, size, off, &copy, &len);
+	rc = dir_handles_read(ctx->dirs, fi->fh, size, off, &copy, &len);
+	if (rc < 0) {
+		/*
+		 * A folder opened under a previous server: list it afresh. A
+		 * listing that spans a takeover may see an entry twice or miss
+		 * one that changed meanwhile, as when a folder changes under
+		 * any reader; it never fails.
+		 */
+		struct fuse_file_info now;
+
+		memset(&now, 0, sizeof(now));
+		rc = ops_do_opendir(req, ctx, ino, &now);
+		if (rc == 0) {
+			rc = dir_handles_read(ctx->dirs, now.fh, size, off, &copy, &len);
+			dir_handles_release(ctx->dirs, now.fh);
+		}
+	}
 	if (rc != 0)
 		fuse_reply_err(req, rc);
 	else
@@ -487,10 +505,8 @@ ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void
 ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dir_snapshot *d = (struct dir_snapshot *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	dir_free(&d);
+	dir_handles_release(ops_ctx(req)->dirs, fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -29,6 +29,7 @@
 #include "base44.h"
 #include "cache.h"
 #include "control.h"
+#include "dir.h"
 #include "ctx.h"
 #include "http.h"
 #include "handover.h"
@@ -508,6 +509,10 @@ server_main(struct options *opts)
 	}
 	if (server_restore(&ctx) != 0)
 		goto out_cache;
+	/* One epoch per server of the mount: folder handles never outlive theirs. */
+	ctx.dirs = dir_handles_new((uint32_t)handover_field(ctx.state, HANDOVER_TAKEOVERS) + 1);
+	if (ctx.dirs == NULL)
+		goto out_cache;
 	if (kernel_io_install(&ctx, KEEPER_FD_FUSE, ctx.state, ctx.takeover) != 0) {
 		log_warnx("cannot take the /dev/fuse connection");
 		goto out_cache;
@@ -575,6 +580,7 @@ out_notifier:
 out_session:
 	fuse_session_destroy(ctx.se);
 	kernel_io_free(&ctx.kio);
+	dir_handles_free(&ctx.dirs);
 out_tree:
 	tree_free(&ctx.tree);
 out_api:
