@@ -43,6 +43,9 @@ enum { NODE_INO, NODE_NLOOKUP, NODE_FLAGS, NODE_GENERATION, NODE_CHANGED, NODE_K
 	NODE_SLOTS };
 enum { CUR_GENERATION, CUR_CHANGED, CUR_FETCHED, CUR_FLAGS, CUR_SLOTS };
 
+/* Inode numbers a state may name: far below where next_ino could wrap. */
+#define TREE_STATE_INO_MAX	(1ull << 62)
+
 #define NODE_F_CURRENT	1u
 #define NODE_F_DROPPED	2u
 #define CUR_F_VALUE	1u
@@ -454,7 +457,8 @@ tree_restore_conn(struct tree *t, const struct handover *h, const struct handove
 	dir = handover_slot_get(h, rec->ref, CONN_DIR);
 	cfg = handover_slot_get(h, rec->ref, CONN_CONFIG_DIR);
 	if (name == NULL || !name_is_connector(name) || dir <= TREE_REFRESH_INO ||
-	    cfg <= TREE_REFRESH_INO || dir == cfg || tree_find_ino_locked(t, dir) != NULL ||
+	    cfg <= TREE_REFRESH_INO || dir == cfg || dir >= TREE_STATE_INO_MAX ||
+	    cfg >= TREE_STATE_INO_MAX || tree_find_ino_locked(t, dir) != NULL ||
 	    tree_find_ino_locked(t, cfg) != NULL) {
 		free(name);
 		return -1;
@@ -490,7 +494,8 @@ tree_restore_node(struct tree *t, const struct tree_restore *r, const struct han
 	if (u.failed || c == NULL || !tree_kind_is_value((enum node_kind)kind) ||
 	    (kind == NODE_CONFIG_FILE) != (key != NULL) ||
 	    (key != NULL && !name_is_config_key(key, strlen(key))) ||
-	    ino <= TREE_REFRESH_INO || tree_find_ino_locked(t, ino) != NULL)
+	    ino <= TREE_REFRESH_INO || ino >= TREE_STATE_INO_MAX ||
+	    tree_find_ino_locked(t, ino) != NULL)
 		goto bad;
 	value = tree_restore_find(r, c->name, handover_slot_get(h, rec->ref, NODE_GENERATION));
 	if (value == NULL)
@@ -596,7 +601,7 @@ tree_restore(struct tree *t, struct handover *h, tree_current_fn fn, void *arg, 
 	}
 	corrupt = rc < 0;
 	next = handover_field(h, HANDOVER_NEXT_INO);
-	if (next > t->next_ino)
+	if (next > t->next_ino && next < TREE_STATE_INO_MAX)
 		t->next_ino = next;
 	/* The cache's values, and the tree's copy of them for the next compaction. */
 	for (i = 0; i < r.ncurrents; i++) {

@@ -344,6 +344,28 @@ START_TEST(test_tree_state_kill_at_any_moment_leaves_a_whole_tree)
 }
 END_TEST
 
+START_TEST(test_tree_state_refuses_inode_numbers_that_would_wrap)
+{
+	struct seen_current s = { 0 };
+	static const char body[] = { 5, 0, 0, 0, 0, 0, 0, 0, 'e', 'v', 'i', 'l', 0 };
+	size_t ref;
+	uint64_t ino;
+	struct tree *b;
+
+	/* A connector record naming folder inodes at the top of the range. */
+	ck_assert_int_eq(handover_append(H, 1, 3, body, sizeof(body), &ref), 0);
+	handover_slot_set(H, ref, 0, UINT64_MAX);
+	handover_slot_set(H, ref, 1, UINT64_MAX - 1);
+	handover_set_field(H, HANDOVER_NEXT_INO, UINT64_MAX);
+	b = restored(&s, -1);
+	ck_assert_ptr_null(tree_connector_find(b, "evil"));
+	ino = tree_ephemeral(b, NODE_STATUS, NULL, NULL, 0);
+	ck_assert_uint_gt(ino, TREE_REFRESH_INO);
+	ck_assert_uint_lt(ino, 1000);
+	tree_free(&b);
+}
+END_TEST
+
 /* Every byte of the state, as the next process would find it. */
 static int
 state_holds(const char *needle)
@@ -399,6 +421,7 @@ tree_state_suite(void)
 	tcase_add_test(tc, test_tree_state_ended_connector_restores_without_a_value);
 	tcase_add_test(tc, test_tree_state_kill_at_any_moment_leaves_a_whole_tree);
 	tcase_add_test(tc, test_tree_state_a_replaced_token_leaves_the_state_when_nothing_shows_it);
+	tcase_add_test(tc, test_tree_state_refuses_inode_numbers_that_would_wrap);
 	suite_add_tcase(s, tc);
 	return s;
 }
