@@ -88,8 +88,8 @@ BIN      := fs/connectorfs
 BUILD_BIN := $(BUILD)/connectorfs
 UNIT_BIN := $(BUILD)/unit-tests
 
-.PHONY: all deps check check-unit check-tsan check-integration check-fresh demo demo-stop bench \
-        soak install uninstall clean help
+.PHONY: all deps check check-unit check-tsan check-integration check-fresh check-systemd demo \
+        demo-stop bench soak install uninstall clean help
 
 # A sanitized build never replaces fs/connectorfs: it stays under build/san or build/tsan.
 ifneq ($(SANITIZE),)
@@ -107,6 +107,8 @@ help:
 	@echo "make check-integration  mount the real binary against the emulator"
 	@echo "make check-fresh  the README's make demo and make check, each on a fresh Debian 12 root"
 	@echo "                  (debootstrap, cached in /tmp; needs root; CHECK_FRESH=demo|check)"
+	@echo "make check-systemd  the unit under a real systemd (nspawn): crashes, reload, stop, restart"
+	@echo "                  under load (needs root; not part of make check)"
 	@echo "make demo         build, start the emulator, mount ./mnt, show a tour"
 	@echo "make demo-stop    unmount ./mnt and stop the demo's emulator"
 	@echo "make bench        speed and memory, side by side with tmpfs and curl|jq"
@@ -178,6 +180,11 @@ check-integration: $(BUILD_BIN)
 # The README's first commands on fresh Debian 12 roots, from this repository's HEAD.
 check-fresh:
 	@sh scripts/check-fresh.sh $(CHECK_FRESH)
+
+# The installed unit under a real systemd 252 (Debian 12 booted in systemd-nspawn): start, kill -9
+# of the server and of the main process, reload, stop and restart, with four readers all along.
+check-systemd: $(BIN)
+	@bash scripts/check-systemd.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)

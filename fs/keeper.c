@@ -552,7 +552,9 @@ keeper_adopt(struct keeper *k, char *msg, size_t msgsz)
 		return -1;
 	}
 	k->fuse_fd = fuse;
-	log_info("took %s back from systemd's descriptor store", k->opts->mountpoint);
+	log_info("took %s back from systemd's descriptor store", k->opts->mountpoint_arg);
+	/* The mount was made before: what comes next is a takeover. */
+	k->ready_sent = 1;
 	return 1;
 }
 

@@ -555,7 +555,14 @@ server_main(struct options *opts)
 	cache_abort(ctx.cache);
 out_threads:
 	if (sig_started) {
+		/*
+		 * Wake it now rather than at its next tick: the keeper unmounts
+		 * only once this process is gone, and requests queued meanwhile
+		 * wait for that. As stopping is set, the SIGTERM is no news to it.
+		 */
+		__atomic_store_n(&sigs.stopping, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&sigs.stop, 1, __ATOMIC_RELEASE);
+		pthread_kill(sigs.thread, SIGTERM);
 		pthread_join(sigs.thread, NULL);
 	}
 	if (ctl_started) {

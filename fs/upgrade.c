@@ -102,6 +102,17 @@ upgrade_is_connectorfs(long pid)
 }
 
 static void
+upgrade_timed_out(int sig)
+{
+	static const char msg[] = "connectorfs upgrade: the mount did not answer in time "
+	    "(the old server goes on, or none is left; see the log)\n";
+
+	(void)sig;
+	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+static void
 upgrade_usage(void)
 {
 	fprintf(stderr, "usage: connectorfs upgrade [--timeout SECONDS] MOUNTPOINT\n");
@@ -141,6 +152,9 @@ upgrade_main(int argc, char *argv[])
 		upgrade_usage();
 		return 2;
 	}
+	/* A mount that does not answer blocks open() itself: the timeout covers that too. */
+	signal(SIGALRM, upgrade_timed_out);
+	alarm((unsigned)timeout_s + 1);
 	if (upgrade_read_status(mountpoint, &before, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "connectorfs upgrade: %s\n", msg);
 		return 1;
