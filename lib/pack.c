@@ -395,6 +395,9 @@ connection_unpack(struct unpack *u)
 	}
 	c->token = unpack_secret_dup(u, &c->token_len);
 	c->token_exp = (long long)unpack_u64(u);
+	/* As decode.c bounds it (9999-12-31): times 1000 must not overflow. */
+	if (c->token_exp < 0 || c->token_exp > 253402300799LL)
+		u->failed = 1;
 	c->config_null = unpack_flag(u);
 	if (connection_unpack_keys(u, c) == 0) {
 		c->json_doc = unpack_secret_dup(u, &c->json_doc_len);

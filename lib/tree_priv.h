@@ -20,6 +20,7 @@ struct tree {
 	struct table connectors;	/* struct tree_connector by name */
 	struct handover *state;		/* kept here; NULL until tree_keep_state() */
 	int state_failed;		/* the state is full: stopped keeping it */
+	int state_filling;		/* compacting: an append may not compact again */
 };
 
 /* tree.c, lock held: */

@@ -57,8 +57,8 @@ static void
 tree_state_fail(struct tree *t, const char *what)
 {
 	if (!t->state_failed)
-		log_warnx("handover state: %s: %s; a server taking over now would lose "
-		    "inodes the kernel holds", what, strerror(errno));
+		log_warnx("handover state: %s: %s; a server taking over now would answer "
+		    "ENOENT for files open before it", what, strerror(errno));
 	t->state_failed = 1;
 }
 
@@ -77,14 +77,22 @@ static int
 tree_state_append(struct tree *t, unsigned type, unsigned nslots, const struct pack *p,
     size_t *ref)
 {
+	int rc;
+
 	if (handover_append(t->state, type, nslots, p->buf, p->len, ref) == 0)
 		return 0;
+	if (t->state_filling)
+		return -1;	/* the compaction in progress fails, and says so */
 	if (errno != ENOSPC) {
 		tree_state_fail(t, "append");
 		return -1;
 	}
-	if (handover_rewrite(t->state, tree_state_fill, t) != 0) {
-		tree_state_fail(t, "compaction");
+	t->state_filling = 1;
+	rc = handover_rewrite(t->state, tree_state_fill, t);
+	t->state_filling = 0;
+	if (rc != 0) {
+		errno = ENOSPC;
+		tree_state_fail(t, "the tree no longer fits (compaction)");
 		return -1;
 	}
 	return 1;
@@ -249,10 +257,11 @@ tree_state_write_current(struct tree *t, struct tree_connector *c)
 	pack_release(&p);
 	if (rc == 0) {
 		c->current_ref = ref;
-		handover_slot_set(t->state, ref, CUR_GENERATION, c->current_gen);
 		handover_slot_set(t->state, ref, CUR_CHANGED, (uint64_t)c->current_changed_ms);
 		handover_slot_set(t->state, ref, CUR_FETCHED, (uint64_t)c->current_fetched_ms);
 		handover_slot_set(t->state, ref, CUR_FLAGS, c->current != NULL ? CUR_F_VALUE : 0);
+		/* The generation last: a reader takes a record with 0 as unfinished. */
+		handover_slot_set(t->state, ref, CUR_GENERATION, c->current_gen);
 	}
 	return rc < 0 ? -1 : 0;
 }
@@ -285,10 +294,14 @@ tree_state_fill(struct handover *h, void *arg)
 	return 0;
 }
 
+/*
+ * Even when the state no longer holds the tree: a server taking over must
+ * never hand out a number the kernel may still hold for another file.
+ */
 void
 tree_state_next_ino(struct tree *t)
 {
-	if (tree_state_active(t))
+	if (t->state != NULL)
 		handover_set_field(t->state, HANDOVER_NEXT_INO, t->next_ino);
 }
 
@@ -371,10 +384,12 @@ tree_keep_state(struct tree *t, struct handover *state)
 	pthread_mutex_lock(&t->lock);
 	t->state = state;
 	t->state_failed = 0;
+	t->state_filling = 1;
 	if (handover_rewrite(state, tree_state_fill, t) != 0) {
 		tree_state_fail(t, "first write");
 		rc = -1;
 	}
+	t->state_filling = 0;
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
@@ -400,6 +415,39 @@ struct tree_restore {
 	size_t ncurrents;
 	unsigned skipped;
 };
+
+/* What the cache is told after the tree's lock is let go. */
+struct tree_restore_call {
+	char name[NAME_CONNECTOR_MAX + 1];
+	struct connection *value;
+	unsigned long long generation;
+	long long changed_ms, fetched_ms;
+};
+
+/* Append c's current value to *calls: the new count, or 0 when out of memory. */
+static size_t
+tree_restore_calls_add(struct tree_restore_call **calls, size_t *cap, size_t n,
+    const struct tree_connector *c)
+{
+	struct tree_restore_call *k;
+
+	if (n == *cap) {
+		size_t grown = *cap ? *cap * 2 : 16;
+		struct tree_restore_call *g = realloc(*calls, grown * sizeof(*g));
+
+		if (g == NULL)
+			return 0;
+		*calls = g;
+		*cap = grown;
+	}
+	k = &(*calls)[n];
+	snprintf(k->name, sizeof(k->name), "%s", c->name);
+	k->value = c->current != NULL ? connection_ref(c->current) : NULL;
+	k->generation = c->current_gen;
+	k->changed_ms = c->current_changed_ms;
+	k->fetched_ms = c->current_fetched_ms;
+	return n + 1;
+}
 
 static struct connection *
 tree_restore_find(const struct tree_restore *r, const char *name, unsigned long long gen)
@@ -543,6 +591,10 @@ tree_restore_current(struct tree_restore *r, const struct handover *h,
 		free(name);
 		return -1;
 	}
+	if (handover_slot_get(h, rec->ref, CUR_GENERATION) == 0) {
+		free(name);
+		return 0;	/* unfinished: the one before it stands */
+	}
 	for (i = 0; i < r->ncurrents; i++)
 		if (strcmp(r->currents[i].name, name) == 0)
 			cur = &r->currents[i];
@@ -571,7 +623,9 @@ tree_restore(struct tree *t, struct handover *h, tree_current_fn fn, void *arg, 
 {
 	struct tree_restore r;
 	struct handover_record rec;
-	size_t cursor = 0, i;
+	struct tree_restore_call *calls = NULL;
+	struct table_link *l;
+	size_t cursor = 0, i, ncalls = 0, ncalls_cap = 0;
 	uint64_t next;
 	int rc, corrupt = 0;
 
@@ -618,15 +672,37 @@ tree_restore(struct tree *t, struct handover *h, tree_current_fn fn, void *arg, 
 		c->current_fetched_ms = (long long)handover_slot_get(h, ref, CUR_FETCHED);
 		c->current_known = 1;
 	}
-	pthread_mutex_unlock(&t->lock);
-	for (i = 0; i < r.ncurrents && fn != NULL; i++) {
-		struct tree_restored_value *cur = &r.currents[i];
-		size_t ref = cur->ref;
+	/*
+	 * Generations only move forward, in the cache as in the tree: a cache
+	 * value older than a file the tree already showed (its record lost
+	 * to a crash mid-write) is not served again; it is fetched afresh,
+	 * and counted on from the newest generation any file showed.
+	 */
+	for (l = table_first(&t->connectors, &i); l != NULL; l = table_next(&t->connectors, l, &i)) {
+		struct tree_connector *c = table_entry(l, struct tree_connector, link);
 
-		fn(arg, cur->name, cur->value, handover_slot_get(h, ref, CUR_GENERATION),
-		    (long long)handover_slot_get(h, ref, CUR_CHANGED),
-		    (long long)handover_slot_get(h, ref, CUR_FETCHED));
+		if (c->current_gen < c->newest_generation) {
+			connection_unref(&c->current);
+			c->current_gen = c->newest_generation;
+			c->current_known = 1;
+		}
+		if (c->current_known) {
+			size_t n = tree_restore_calls_add(&calls, &ncalls_cap, ncalls, c);
+
+			if (n == 0)
+				break;	/* out of memory: the rest is fetched afresh */
+			ncalls = n;
+		}
 	}
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < ncalls && fn != NULL; i++) {
+		struct tree_restore_call *k = &calls[i];
+
+		fn(arg, k->name, k->value, k->generation, k->changed_ms, k->fetched_ms);
+	}
+	for (i = 0; i < ncalls; i++)
+		connection_unref(&calls[i].value);
+	free(calls);
 	for (i = 0; i < r.nvalues; i++)
 		connection_unref(&r.values[i].value);
 	free(r.values);

@@ -399,6 +399,31 @@ START_TEST(test_connection_pack_round_trip_keeps_nul_bytes_in_values)
 }
 END_TEST
 
+START_TEST(test_connection_unpack_refuses_a_token_exp_out_of_range)
+{
+	static const long long bad[] = { -1, 253402300800LL, 1LL << 61 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct connection *c = unit_connection("slack",
+		    "{\"access_token\":\"xoxb-1\",\"connection_config\":null}"), *back;
+		struct unpack u;
+		struct pack p;
+
+		/* A state written by anything but us: times 1000 would overflow. */
+		c->token_exp = bad[i];
+		pack_init(&p);
+		ck_assert_int_eq(connection_pack(c, &p), 0);
+		unpack_init(&u, p.buf, p.len);
+		back = connection_unpack(&u);
+		ck_assert_ptr_null(back);
+		ck_assert_int_eq(u.failed, 1);
+		pack_release(&p);
+		connection_unref(&c);
+	}
+}
+END_TEST
+
 START_TEST(test_connection_pack_refuses_an_unrendered_connection)
 {
 	struct connection *c = connection_new();
@@ -598,6 +623,7 @@ pack_suite(void)
 	tcase_add_test(conn, test_connection_pack_round_trip_of_null_and_empty_config);
 	tcase_add_test(conn, test_connection_pack_round_trip_keeps_nul_bytes_in_values);
 	tcase_add_test(conn, test_connection_pack_refuses_an_unrendered_connection);
+	tcase_add_test(conn, test_connection_unpack_refuses_a_token_exp_out_of_range);
 	tcase_add_test(conn, test_connection_unpack_reads_exactly_its_own_bytes);
 	tcase_add_test(conn, test_connection_unpack_of_every_truncated_prefix_returns_null);
 	tcase_add_test(conn, test_connection_unpack_refuses_malformed_packings);

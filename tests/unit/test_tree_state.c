@@ -366,6 +366,85 @@ START_TEST(test_tree_state_refuses_inode_numbers_that_would_wrap)
 }
 END_TEST
 
+START_TEST(test_tree_state_a_current_record_cut_short_leaves_the_one_before)
+{
+	struct tree_connector *c = tree_connector(A, "slack");
+	struct connection *v3 = value("tok-3");
+	static const char body[] = { 6, 0, 0, 0, 0, 0, 0, 0, 's', 'l', 'a', 'c', 'k', 0 };
+	struct seen_current s = { 0 };
+	struct tree *b;
+
+	(void)tree_file(A, c, NODE_TOKEN, NULL, v3, 3, 3000, 1);
+	tree_note_current(A, "slack", v3, 3, 3000, 3500);
+	/* What a kill between a CURRENT record's publication and its slots leaves. */
+	ck_assert_int_eq(handover_append(H, 4, 4, body, sizeof(body), NULL), 0);
+	b = restored(&s, 0);
+	ck_assert_int_eq(s.calls, 1);
+	ck_assert_str_eq(s.token, "tok-3");
+	ck_assert_uint_eq(s.generation, 3);
+	tree_free(&b);
+	connection_unref(&v3);
+}
+END_TEST
+
+START_TEST(test_tree_state_cache_generations_never_restart_below_the_files_shown)
+{
+	struct tree_connector *c = tree_connector(A, "slack");
+	struct connection *v1 = value("tok-1"), *v5 = value("tok-5");
+	struct seen_current s = { 0 };
+	struct tree *b;
+
+	/* The cache's record says generation 1; a file already showed generation 5. */
+	tree_note_current(A, "slack", v1, 1, 1000, 1000);
+	(void)tree_file(A, c, NODE_TOKEN, NULL, v5, 5, 5000, 1);
+	b = restored(&s, 0);
+	ck_assert_int_eq(s.calls, 1);
+	ck_assert_str_eq(s.token, "");		/* fetched afresh, not served */
+	ck_assert_uint_eq(s.generation, 5);	/* and counted on from 5 */
+	tree_free(&b);
+	connection_unref(&v1);
+	connection_unref(&v5);
+}
+END_TEST
+
+START_TEST(test_tree_state_numbers_move_on_after_the_state_is_full)
+{
+	struct handover *small;
+	struct tree *t = tree_new();
+	struct tree_connector *c;
+	struct seen_current s = { 0 };
+	char msg[256], tok[64];
+	uint64_t last = 0, fresh;
+	struct tree *b;
+	int i;
+
+	ck_assert_int_eq(handover_create(HANDOVER_HALF_MIN, &small, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(tree_keep_state(t, small), 0);
+	unit_log_reset();
+	/* Far more than one 4 KiB half holds: the state gives up keeping the tree. */
+	for (i = 0; i < 200; i++) {
+		struct connection *v;
+		char name[32];
+
+		snprintf(name, sizeof(name), "c%d", i);
+		snprintf(tok, sizeof(tok), "tok-%d-xxxxxxxxxxxxxxxxxxxxxxxx", i);
+		v = value(tok);
+		c = tree_connector(t, name);
+		last = tree_file(t, c, NODE_TOKEN, NULL, v, 1, 1000, 1)->ino;
+		connection_unref(&v);
+	}
+	ck_assert(unit_log_contains("no longer fits"));
+	b = tree_new();
+	(void)tree_restore(b, small, seen, &s, msg, sizeof(msg));
+	/* Files the state lost answer ENOENT; none of their numbers is given again. */
+	fresh = tree_ephemeral(b, NODE_STATUS, NULL, NULL, 0);
+	ck_assert_uint_gt(fresh, last);
+	tree_free(&b);
+	tree_free(&t);
+	handover_close(&small);
+}
+END_TEST
+
 /* Every byte of the state, as the next process would find it. */
 static int
 state_holds(const char *needle)
@@ -422,6 +501,9 @@ tree_state_suite(void)
 	tcase_add_test(tc, test_tree_state_kill_at_any_moment_leaves_a_whole_tree);
 	tcase_add_test(tc, test_tree_state_a_replaced_token_leaves_the_state_when_nothing_shows_it);
 	tcase_add_test(tc, test_tree_state_refuses_inode_numbers_that_would_wrap);
+	tcase_add_test(tc, test_tree_state_a_current_record_cut_short_leaves_the_one_before);
+	tcase_add_test(tc, test_tree_state_cache_generations_never_restart_below_the_files_shown);
+	tcase_add_test(tc, test_tree_state_numbers_move_on_after_the_state_is_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
