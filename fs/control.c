@@ -246,7 +246,7 @@ control_answer_known(struct cfs_ctx *ctx, fuse_req_t req, uint64_t ino, size_t s
 	if (rc == 0)
 		return 0;
 	if (rc < 0)
-		fuse_reply_err(req, ENOENT);
+		fuse_reply_err(req, ESTALE);	/* a previous server's look (ops.c OPS_STALE) */
 	else if (err != 0)
 		fuse_reply_err(req, err);
 	else

@@ -22,6 +22,7 @@ struct dir_handles;
 
 struct cfs_ctx {
 	const struct config *cfg;
+	const char *mountpoint;		/* absolute */
 	struct base44_client *api;
 	struct cache *cache;
 	struct tree *tree;

@@ -108,6 +108,8 @@ struct keeper {
 	long long stop_at_ms;		/* stopping: SIGKILL what is left then */
 	int stopping;
 	int ready_sent;
+	int upgrade_again;		/* SIGUSR2 during an upgrade: one more after it */
+	int hup_pending;		/* SIGHUP with no server serving: for the next */
 	int status;			/* exit status */
 };
 
@@ -197,12 +199,92 @@ keeper_exec_server(struct keeper *k, int ctl)
 	_exit(127);
 }
 
+/*
+ * The path connectorfs was started as, made absolute but not resolved: a
+ * symlink switched to a new release (current -> r2) is followed at the next
+ * exec. A bare name is looked up in $PATH, as the shell did (mount(8) runs
+ * it that way). 0, or -1 (the caller falls back to /proc/self/exe).
+ */
+static int
+keeper_find_exe(const char *argv0, char *out, size_t outsz)
+{
+	const char *path = getenv("PATH");
+	char cwd[PATH_MAX];
+
+	if (argv0 == NULL || argv0[0] == '\0')
+		return -1;
+	if (argv0[0] == '/')
+		return snprintf(out, outsz, "%s", argv0) < (int)outsz ? 0 : -1;
+	if (strchr(argv0, '/') != NULL) {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return -1;
+		return snprintf(out, outsz, "%s/%s", cwd, argv0) < (int)outsz ? 0 : -1;
+	}
+	if (path == NULL)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	while (*path != '\0') {
+		size_t n = strcspn(path, ":");
+
+		if (n > 0 && path[0] == '/' &&
+		    snprintf(out, outsz, "%.*s/%s", (int)n, path, argv0) < (int)outsz &&
+		    access(out, X_OK) == 0)
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -1;
+}
+
+/* Owned by root or by us, and writable by nobody else. */
+static int
+keeper_trusted(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid()) &&
+	    (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/*
+ * Every crash and upgrade runs what is at the path now, with our
+ * privileges: a binary (or folder holding it) another user could replace
+ * would hand them those privileges. NULL when trusted, else why not.
+ */
+static const char *
+keeper_exe_untrusted(const struct keeper *k, char *buf, size_t bufsz)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", k->exe);
+	slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(k->exe, &st) != 0)
+		return NULL;	/* gone: the exec fails and says so */
+	if (!S_ISREG(st.st_mode) || !keeper_trusted(&st)) {
+		snprintf(buf, bufsz, "%s: the binary must be a file owned by root (or the user "
+		    "mounting) and writable by no one else", k->exe);
+		return buf;
+	}
+	/* A sticky folder (/tmp) lets no one else rename or remove our file. */
+	if (stat(dir, &st) != 0 || (!keeper_trusted(&st) && !(st.st_mode & S_ISVTX))) {
+		snprintf(buf, bufsz, "%s: the folder holding the binary must be writable by no "
+		    "one else (or sticky)", dir);
+		return buf;
+	}
+	return NULL;
+}
+
 static int
 keeper_spawn(struct keeper *k, struct keeper_server *s)
 {
 	int sp[2];
 	pid_t pid;
 
+	char why[PATH_MAX + 128];
+
+	if (keeper_exe_untrusted(k, why, sizeof(why)) != NULL) {
+		log_warnx("%s; no server is started from it", why);
+		return -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
 		log_warn("socketpair");
 		return -1;
@@ -238,11 +320,21 @@ keeper_describe(int status, char *buf, size_t bufsz)
 	return buf;
 }
 
+/*
+ * The first few replacements in a row start at once (an operator's
+ * kill -9s, one after another, each get the shortest pause); after that
+ * 50 ms, doubling up to a second, so a crash loop does not spin.
+ */
+#define KEEPER_BACKOFF_FREE	3
+
 static long long
 keeper_backoff_ms(unsigned failures)
 {
 	long long ms = 50;
 
+	if (failures <= KEEPER_BACKOFF_FREE)
+		return 0;
+	failures -= KEEPER_BACKOFF_FREE;
 	while (failures-- > 1 && ms < KEEPER_BACKOFF_MAX_MS)
 		ms *= 2;
 	return ms < KEEPER_BACKOFF_MAX_MS ? ms : KEEPER_BACKOFF_MAX_MS;
@@ -258,7 +350,7 @@ keeper_need_server(struct keeper *k, long long now)
 		if (keeper_send(&k->next, KEEPER_MSG_GO) == 0)
 			keeper_server_phase(&k->next, SERVER_GOING);
 	} else if (k->next.phase == SERVER_NONE && k->respawn_at_ms == 0) {
-		k->respawn_at_ms = now + (k->failures ? keeper_backoff_ms(k->failures) : 0);
+		k->respawn_at_ms = now + keeper_backoff_ms(k->failures);
 	}
 }
 
@@ -320,6 +412,8 @@ keeper_reap_all(struct keeper *k)
 		keeper_reaped(k, pid, status);
 }
 
+static void keeper_upgrade(struct keeper *k);
+
 static void
 keeper_on_message(struct keeper *k, struct keeper_server *s, char msg)
 {
@@ -327,7 +421,7 @@ keeper_on_message(struct keeper *k, struct keeper_server *s, char msg)
 
 	switch (msg) {
 	case KEEPER_MSG_STANDBY:
-		if (s != &k->next || s->phase != SERVER_STARTING)
+		if (s != &k->next || s->phase != SERVER_STARTING || k->stopping)
 			break;
 		keeper_server_phase(s, SERVER_STANDBY);
 		if (k->cur.phase == SERVER_NONE) {
@@ -359,6 +453,14 @@ keeper_on_message(struct keeper *k, struct keeper_server *s, char msg)
 		else
 			log_info("server %ld took over %s", (long)k->cur.pid, k->opts->mountpoint);
 		k->ready_sent = 1;
+		if (k->hup_pending) {
+			k->hup_pending = 0;
+			kill(k->cur.pid, SIGHUP);
+		}
+		if (k->upgrade_again) {
+			k->upgrade_again = 0;
+			keeper_upgrade(k);
+		}
 		break;
 	default:
 		log_warnx("server %ld: unexpected control message", (long)s->pid);
@@ -386,7 +488,11 @@ keeper_upgrade(struct keeper *k)
 	if (k->stopping)
 		return;
 	if (k->next.phase != SERVER_NONE || k->cur.phase != SERVER_SERVING) {
-		log_warnx("SIGUSR2: a server is already starting; upgrade ignored");
+		/*
+		 * One at a time; whoever asked meanwhile may have installed a
+		 * newer binary still, so one more follows this one.
+		 */
+		k->upgrade_again = 1;
 		return;
 	}
 	log_info("SIGUSR2: handing %s to a new server from %s", k->opts->mountpoint, k->exe);
@@ -405,8 +511,9 @@ keeper_stop(struct keeper *k, const char *why)
 	k->stop_at_ms = clock_mono_ms() + KEEPER_STOP_MS;
 	if (k->cur.pid != 0)
 		kill(k->cur.pid, SIGTERM);
+	/* Not serving yet, it holds nothing a reader waits for (and blocks SIGTERM). */
 	if (k->next.pid != 0)
-		kill(k->next.pid, SIGTERM);
+		kill(k->next.pid, SIGKILL);
 }
 
 static void
@@ -428,8 +535,10 @@ keeper_on_signal(struct keeper *k)
 		case SIGHUP:
 			/* Reload is the server's business: it holds the cache. */
 			(void)sdnotify_send("RELOADING=1");
-			if (k->cur.pid != 0)
+			if (k->cur.phase == SERVER_SERVING)
 				kill(k->cur.pid, SIGHUP);
+			else
+				k->hup_pending = 1;	/* for the server about to serve */
 			(void)sdnotify_send("READY=1");
 			break;
 		case SIGUSR2:
@@ -476,7 +585,9 @@ keeper_on_time(struct keeper *k, long long now)
 	}
 	if (k->cur.phase == SERVER_QUITTING && now - k->cur.since_ms > KEEPER_QUIT_MS)
 		kill(k->cur.pid, SIGKILL);
-	if (k->down_since_ms != 0 && now - k->down_since_ms >= bound) {
+	/* Counted only while nobody serves: a server up and answering is not given up on. */
+	if (k->down_since_ms != 0 && k->cur.phase != SERVER_SERVING &&
+	    now - k->down_since_ms >= bound) {
 		log_warnx("no server has answered %s for %u s: giving up the mount "
 		    "(readers now get errors)", k->opts->mountpoint, k->opts->cfg.timeout);
 		k->status = 1;
@@ -657,14 +768,23 @@ keeper_main(struct options *opts, int argc, char *argv[])
 	k.watchdog = -1;
 	k.sigfd = -1;
 	k.cur.ctl = k.next.ctl = -1;
-	len = readlink("/proc/self/exe", k.exe, sizeof(k.exe) - 1);
-	if (len <= 0 || (size_t)len >= sizeof(k.exe) - 1) {
-		fprintf(stderr, "connectorfs: cannot tell where the binary is: %s\n",
-		    strerror(errno));
-		return 1;
+	if (keeper_find_exe(argv[0], k.exe, sizeof(k.exe)) != 0) {
+		len = readlink("/proc/self/exe", k.exe, sizeof(k.exe) - 1);
+		if (len <= 0 || (size_t)len >= sizeof(k.exe) - 1) {
+			fprintf(stderr, "connectorfs: cannot tell where the binary is: %s\n",
+			    strerror(errno));
+			return 1;
+		}
+		k.exe[len] = '\0';
 	}
-	k.exe[len] = '\0';
 	k.cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Said before anything is mounted: the servers would all be refused. */
+	if (keeper_exe_untrusted(&k, msg, sizeof(msg)) != NULL) {
+		fprintf(stderr, "connectorfs: %s\n", msg);
+		if (k.cwd >= 0)
+			close(k.cwd);
+		return 2;
+	}
 	if (secret_harden_process() != 0)
 		log_warn("cannot disable core dumps");
 	/* What a server would stop at, said before anything is mounted. */

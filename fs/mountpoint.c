@@ -18,7 +18,7 @@
 #include "log.h"
 #include "mountpoint.h"
 
-static int
+int
 mountpoint_detach(const char *path)
 {
 	char prog[] = "fusermount3", flag[] = "-uz", envpath[] = "PATH=/usr/bin:/bin";

@@ -14,4 +14,10 @@
  */
 int mountpoint_prepare(const char *path, char **resolved, char *msg, size_t msgsz);
 
+/*
+ * Detach the mount at path (umount2 MNT_DETACH as root, else
+ * `fusermount3 -uz`). 0, or -1 with errno.
+ */
+int mountpoint_detach(const char *path);
+
 #endif

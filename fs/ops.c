@@ -36,6 +36,13 @@
 
 /* Names that can never exist (".git", "Desktop.ini") stay negative this long. */
 #define OPS_IMPOSSIBLE_TIMEOUT	3600.0
+/*
+ * An inode the kernel holds and this server does not know: a look at a
+ * .connectorfs file a previous server made (those are not carried over),
+ * or one the state lost. ESTALE, not ENOENT: the kernel then looks the
+ * path up again (LOOKUP_REVAL) and an open() across a takeover succeeds.
+ */
+#define OPS_STALE		ESTALE
 
 static struct cfs_ctx *
 ops_ctx(fuse_req_t req)
@@ -197,7 +204,7 @@ ops_do_lookup(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t parent, const char
 
 	*counted = 0;
 	if (p == NULL)
-		return ENOENT;
+		return OPS_STALE;
 	switch (p->kind) {
 	case NODE_ROOT:
 		return ops_lookup_root(req, ctx, name, e);
@@ -237,7 +244,7 @@ ops_do_getattr(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino, struct stat 
 	enum cfs_err err;
 
 	if (n == NULL)
-		return ENOENT;
+		return OPS_STALE;
 	if (n->conn == NULL)
 		return control_getattr(ctx, n, st, timeout);
 	/* Also the moment to notice a connector in use and refresh it ahead. */
@@ -268,7 +275,7 @@ ops_do_open(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino, struct fuse_fil
 	struct tree_node *n = tree_node(ctx->tree, ino);
 
 	if (n == NULL)
-		return ENOENT;
+		return OPS_STALE;
 	if (!ops_is_file(n->kind))
 		return EISDIR;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
@@ -331,7 +338,7 @@ ops_do_opendir(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino,
 	int rc;
 
 	if (n == NULL)
-		return ENOENT;
+		return OPS_STALE;
 	if (ops_is_file(n->kind))
 		return ENOTDIR;
 	if (n->kind != NODE_CONN_DIR && n->kind != NODE_CONFIG_DIR) {
@@ -444,7 +451,7 @@ ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		control_read(req, ctx, n, size, off);
 		return;
 	}
-	rc = n == NULL ? ENOENT : !ops_is_file(n->kind) ? EISDIR :
+	rc = n == NULL ? OPS_STALE : !ops_is_file(n->kind) ? EISDIR :
 	    ops_do_read(ctx, n, size, off, &p, &len);
 	if (rc != 0)
 		fuse_reply_err(req, rc);

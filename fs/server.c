@@ -37,6 +37,7 @@
 #include "kernel_io.h"
 #include "listing.h"
 #include "log.h"
+#include "mountpoint.h"
 #include "notify.h"
 #include "ops.h"
 #include "options.h"
@@ -172,6 +173,9 @@ server_install_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return -1;
+	/* SIGUSR2 asks the keeper for an upgrade; sent here by mistake, it is no death. */
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
 		return -1;
 	sa.sa_handler = server_wake;	/* no SA_RESTART: blocking calls return EINTR */
 	return sigaction(SIGUSR1, &sa, NULL);
@@ -310,13 +314,18 @@ server_ctl_thread(void *arg)
 	/*
 	 * The keeper is gone. Under systemd its store keeps the connection
 	 * for the keeper it restarts, whose server takes over what this one
-	 * had taken. Otherwise the mount ends: letting go of the connection
-	 * at once makes it fail every reader (ENOTCONN), which is what
-	 * auto_unmount's watchdog waits for to unmount.
+	 * had taken. Otherwise the mount ends, and this process unmounts it
+	 * itself: auto_unmount's watchdog unmounts only a connection it finds
+	 * dead, and whether it looks before or after this process has let go
+	 * of the connection is a race it sometimes lost (a dead mount left
+	 * behind). Then letting go at once fails every reader (ENOTCONN).
 	 */
 	if (n == 0 && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		log_info("the keeper is gone; %s", s->in_store ?
 		    "systemd keeps the mount for the next one" : "ending the mount");
+		if (!s->in_store && s->ctx->mountpoint != NULL &&
+		    mountpoint_detach(s->ctx->mountpoint) != 0)
+			log_warn("unmount %s", s->ctx->mountpoint);
 		tree_freeze(s->ctx->tree);
 		_exit(0);
 	}
@@ -338,6 +347,9 @@ server_restore(struct cfs_ctx *ctx)
 		    handover_field(ctx->state, HANDOVER_TAKEOVERS) + 1);
 	}
 	handover_set_field(ctx->state, HANDOVER_SERVED, 1);
+	if (!handover_locked(ctx->state))
+		log_warnx("the handover state is not locked in memory (RLIMIT_MEMLOCK; give "
+		    "CAP_IPC_LOCK or LimitMEMLOCK=64M): the tokens in it could reach swap");
 	if (tree_keep_state(ctx->tree, ctx->state) != 0) {
 		log_warnx("cannot write the handover state: a crash now would lose it");
 		return -1;
@@ -443,6 +455,7 @@ server_main(struct options *opts)
 			goto out_api;
 	}
 	ctx.cfg = &opts->cfg;
+	ctx.mountpoint = opts->mountpoint;
 	ctx.mount_wall_ms = (long long)handover_field(ctx.state, HANDOVER_MOUNT_WALL_MS);
 	if (ctx.mount_wall_ms == 0)
 		ctx.mount_wall_ms = ctx.process_wall_ms;

@@ -24,6 +24,7 @@ struct upgrade_status {
 	long pid;
 	long supervisor_pid;
 	long long takeovers;
+	long long started_ms;		/* process_started_at */
 };
 
 /* "key":number in status.json (our own format: flat numbers at the top). */
@@ -41,6 +42,29 @@ upgrade_number(const char *json, const char *key, long long *out)
 	errno = 0;
 	*out = strtoll(p + strlen(pat), &end, 10);
 	return errno == 0 && end != p + strlen(pat) ? 0 : -1;
+}
+
+/* "key":"2026-11-30T18:01:24.151Z" in status.json, as Unix ms. */
+static int
+upgrade_time(const char *json, const char *key, long long *out)
+{
+	char pat[64];
+	const char *p;
+	struct tm tm;
+	int ms = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	p = strstr(json, pat);
+	if (p == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(p + strlen(pat), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = (long long)timegm(&tm) * 1000 + ms;
+	return 0;
 }
 
 static int
@@ -77,28 +101,52 @@ upgrade_read_status(const char *mountpoint, struct upgrade_status *st, char *msg
 		snprintf(msg, msgsz, "%s: no takeovers count", path);
 		return -1;
 	}
+	if (upgrade_time(buf, "process_started_at", &st->started_ms) != 0) {
+		snprintf(msg, msgsz, "%s: no process_started_at", path);
+		return -1;
+	}
 	return 0;
 }
 
-/* The pid is a connectorfs process: a stale status never signals a stranger. */
-static int
-upgrade_is_connectorfs(long pid)
+/* A /proc/PID field line ("PPid:\t123"), or -1. */
+static long
+upgrade_proc_field(long pid, const char *field)
 {
-	char path[64], comm[32] = "";
-	ssize_t n;
-	int fd;
+	char path[64], line[256];
+	size_t n = strlen(field);
+	long v = -1;
+	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
+ * The status names a keeper and its server, as this mount has them: the
+ * server is a child of the keeper and holds /dev/fuse as descriptor 3. A
+ * stale or forged status.json never gets a stranger signalled.
+ */
+static int
+upgrade_is_keeper(const struct upgrade_status *st)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	if (st->pid <= 1 || upgrade_proc_field(st->pid, "PPid") != st->supervisor_pid)
 		return 0;
-	n = read(fd, comm, sizeof(comm) - 1);
-	close(fd);
+	snprintf(path, sizeof(path), "/proc/%ld/fd/3", st->pid);
+	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return 0;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, "connectorfs") == 0;
+	link[n] = '\0';
+	return strcmp(link, "/dev/fuse") == 0;
 }
 
 static void
@@ -124,7 +172,7 @@ upgrade_main(int argc, char *argv[])
 	struct upgrade_status before, now;
 	const char *mountpoint = NULL;
 	long timeout_s = UPGRADE_TIMEOUT_S;
-	long long start, deadline;
+	long long start, deadline, sent_wall;
 	char msg[PATH_MAX + 128];
 	int i;
 
@@ -159,12 +207,14 @@ upgrade_main(int argc, char *argv[])
 		fprintf(stderr, "connectorfs upgrade: %s\n", msg);
 		return 1;
 	}
-	if (!upgrade_is_connectorfs(before.supervisor_pid)) {
-		fprintf(stderr, "connectorfs upgrade: %s: process %ld is not connectorfs\n",
-		    mountpoint, before.supervisor_pid);
+	if (!upgrade_is_keeper(&before)) {
+		fprintf(stderr, "connectorfs upgrade: %s: process %ld is not the keeper of server "
+		    "%ld (is the status stale, or the mount another user's?)\n", mountpoint,
+		    before.supervisor_pid, before.pid);
 		return 1;
 	}
 	start = clock_mono_ms();
+	sent_wall = clock_wall_ms();
 	if (kill((pid_t)before.supervisor_pid, SIGUSR2) != 0) {
 		fprintf(stderr, "connectorfs upgrade: %s: cannot signal process %ld: %s\n",
 		    mountpoint, before.supervisor_pid, strerror(errno));
@@ -177,7 +227,12 @@ upgrade_main(int argc, char *argv[])
 		nanosleep(&pause, NULL);
 		if (upgrade_read_status(mountpoint, &now, msg, sizeof(msg)) != 0)
 			continue;	/* a read during the handover may fail: ask again */
-		if (now.pid != before.pid && now.takeovers > before.takeovers) {
+		/*
+		 * A server that started after the request ran the binary now at
+		 * the path (an upgrade asked for meanwhile by someone else is
+		 * followed by one more: see keeper_upgrade()).
+		 */
+		if (now.pid != before.pid && now.started_ms >= sent_wall - 1) {
 			printf("%s: server %ld handed over to %ld (%lld ms)\n", mountpoint,
 			    before.pid, now.pid, clock_mono_ms() - start);
 			return 0;

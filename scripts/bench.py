@@ -7,6 +7,8 @@ baseline alternate, so machine noise hits both alike) and ratios are what
 to read. Prints one Markdown table. Needs root (tmpfs and FUSE mounts).
 """
 import argparse
+import http.client
+import json
 import os
 import random
 import threading
@@ -17,9 +19,11 @@ import sys
 import tempfile
 import time
 
-from cfs_tools import control, is_mounted, rss_kib  # scripts/ is on sys.path when run
+from cfs_tools import control, is_mounted, rss_kib, server_pid  # scripts/ is on sys.path
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import ReaderLoad  # noqa: E402  (the four readers of test_takeover.py)
 TOKEN = "xoxb-bench-token-0123456789-abcdefghijklmnopqrs"  # 48 bytes, as PERF.md
 
 
@@ -92,6 +96,79 @@ class Bench:
                 acc.append(self.fsb(mode, path, n))
         return statistics.median(ra), statistics.median(rb)
 
+    def unmount(self, mnt, keeper):
+        subprocess.run(["fusermount3", "-u", mnt], stderr=subprocess.DEVNULL)
+        try:
+            keeper.wait(10)
+        except subprocess.TimeoutExpired:
+            keeper.kill()
+            raise SystemExit("bench: the daemon of %s did not exit after the unmount" % mnt)
+
+    def set_many(self, tokens):
+        """PUT many connections over one kept-alive control connection."""
+        conn = http.client.HTTPConnection(self.url.split("//", 1)[1], timeout=10)
+        try:
+            for name, token in tokens.items():
+                conn.request("PUT", "/_control/connections/" + name,
+                             json.dumps({"access_token": token, "connection_config": None}),
+                             {"Content-Type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+                if r.status != 200:
+                    raise SystemExit("bench: PUT connections/%s: HTTP %d" % (name, r.status))
+        finally:
+            conn.close()
+
+    def takeover_window(self, event, cold, seconds):
+        """A fresh mount under the four readers for `seconds`; `event` (None, "kill" or
+        "upgrade") happens 0.6 s in. Returns the readers' LoadResult."""
+        self.windows = getattr(self, "windows", 0) + 1
+        mounted = time.time()
+        mnt, keeper = self.mount("mnt-takeover-%d" % self.windows, "ttl=60",
+                                 "connectors=" + ":".join(n for n, _ in cold))
+        p = lambda *parts: os.path.join(mnt, *parts)  # noqa: E731
+        for f in ("slack/access_token", "github/access_token",
+                  "share_point/connectionConfig/subdomain"):
+            with open(p(f), "rb") as fh:
+                fh.read()
+        load = ReaderLoad(mnt, p("slack", "access_token"), TOKEN.encode(), cold,
+                          stat_paths=[p(), p("slack"), p("slack", "access_token"),
+                                      p("slack", "env"), p("github"),
+                                      p("github", "connection.json"),
+                                      p("share_point", "connectionConfig", "subdomain")],
+                          list_paths=[p(), p("slack"), p("github"),
+                                      p("share_point", "connectionConfig")],
+                          cold_interval=0.002)  # a fresh connector every 2 ms
+        # The keeper backs off restarting a server that dies within 2 s of taking over (a
+        # crash loop); a server is killed or upgraded here once it is past that.
+        time.sleep(max(0.0, mounted + 2.2 - 0.6 - time.time()))
+        load.start()
+        try:
+            time.sleep(0.6)
+            if event == "kill":
+                old = server_pid(mnt)
+                os.kill(old, 9)
+                deadline = time.time() + 10
+                while True:
+                    try:
+                        if server_pid(mnt) != old:
+                            break
+                    except (OSError, ValueError):
+                        pass
+                    if time.time() > deadline:
+                        raise SystemExit("bench: no new server 10 s after kill -9")
+                    time.sleep(0.02)
+            elif event == "upgrade":
+                subprocess.run([self.args.binary, "upgrade", "--timeout", "10", mnt],
+                               check=True, stdout=subprocess.DEVNULL, timeout=20)
+            time.sleep(max(0.0, seconds - 0.6))
+        finally:
+            res = load.stop()
+        self.unmount(mnt, keeper)
+        if res.stuck:
+            raise SystemExit("bench: a reader hung during %s: %s" % (event, res.describe()))
+        return res
+
     def count(self, type_):
         return control(self.url, "GET", "counts").get(type_, 0)
 
@@ -136,7 +213,7 @@ def main():
         control(b.url, "PUT", "connections/slack", {"access_token": TOKEN,
                                                      "connection_config": None})
         tmpfs = b.tmpfs()
-        mnt, daemon = b.mount("mnt")
+        mnt, _ = b.mount("mnt")
         cfs_file = os.path.join(mnt, "slack", "access_token")
         tmp_file = os.path.join(tmpfs, "slack", "access_token")
         assert open(cfs_file).read() == TOKEN
@@ -222,11 +299,11 @@ def main():
         # A stranger's flood: 10,000 made-up names stat'ed by 8 threads, while the root is
         # listed every 50 ms. Requests stay within the budget (40 + 20 a second), the daemon
         # does not grow, and the listing is not held up.
-        mnt_flood, flood_daemon = b.mount("mnt-flood")
+        mnt_flood, _ = b.mount("mnt-flood")
         with open(os.path.join(mnt_flood, "slack", "access_token")) as f:
             f.read()
         counts0 = control(b.url, "GET", "counts")
-        rss0 = rss_kib(flood_daemon.pid)
+        rss0 = rss_kib(server_pid(mnt_flood))
         names = [f"rnd{random.getrandbits(40):x}" for _ in range(10000 // scale)]
         done = threading.Event()
         ls_times = []
@@ -259,7 +336,7 @@ def main():
         counts1 = control(b.url, "GET", "counts")
         flood_requests = sum(v - counts0.get(k, 0) for k, v in counts1.items()
                              if k.startswith("rnd"))
-        rss1 = rss_kib(flood_daemon.pid)
+        rss1 = rss_kib(server_pid(mnt_flood))
         rows.append((f"requests for {len(names)} random names ({flood_s:.1f} s)",
                      str(flood_requests), f"{len(names)} (one each, before)",
                      flood_requests / len(names), f"≤ {40 + 20 * flood_s:.0f}"))
@@ -292,7 +369,7 @@ def main():
                 f.read()
             with open(os.path.join(mnt, f"mem{i}", "env")) as f:
                 f.read()
-        with open(f"/proc/{daemon.pid}/status") as f:
+        with open(f"/proc/{server_pid(mnt)}/status") as f:  # the server, not the keeper
             status = dict(line.split(":", 1) for line in f if ":" in line)
         rss_kb = int(status["VmRSS"].split()[0])
         anon_kb = int(status["RssAnon"].split()[0])
@@ -306,6 +383,42 @@ def main():
         rows.append(("  of which anonymous (heap, stacks, secrets)", f"{anon_kb / 1024:.1f} MiB",
                      f"{floor_anon_kb / 1024:.1f} MiB (empty libcurl program)",
                      anon_kb / floor_anon_kb, ""))
+
+        # Takeovers: kill -9 of the server, and `connectorfs upgrade`, each under the four
+        # readers of test_takeover.py (warm reads, cold reads of connectors never read, stats,
+        # folder listings), each op timed; side by side with the same load and no takeover.
+        # Every window is a fresh mount, so the same names are cold in each.
+        tk_rounds = max(1, args.rounds // (3 * scale))
+        window = 2.5
+        cold = [(f"tk{i:04d}", f"{TOKEN}-tk{i:04d}") for i in range(2000)]  # 4 s of them
+        b.set_many(dict(cold))
+        got = {None: [], "kill": [], "upgrade": []}
+        order = [None, "kill", "upgrade"]
+        for i in range(tk_rounds):
+            for event in order[i % 3:] + order[:i % 3]:
+                got[event].append(b.takeover_window(event, cold, window))
+        ms = lambda v: f"{v * 1000:.0f}" if v >= 0.01 else f"{v * 1000:.2f}"  # noqa: E731
+
+        def stall(rs):
+            return statistics.median(r.max for r in rs), max(r.max for r in rs)
+
+        def p99(rs):
+            return statistics.median(r.percentile(99) for r in rs)
+
+        s_med, s_worst = stall(got[None])
+        for event, what in (("kill", "a kill -9 takeover"), ("upgrade", "an upgrade")):
+            med, worst = stall(got[event])
+            rows.append((f"longest stall of 4 readers during {what} (median / worst of "
+                         f"{tk_rounds})", f"{ms(med)} / {ms(worst)} ms",
+                         f"{ms(s_med)} / {ms(s_worst)} ms (no takeover)", med / s_med,
+                         "< 1 s"))
+            rows.append((f"99th-percentile op during {what}", f"{ms(p99(got[event]))} ms",
+                         f"{ms(p99(got[None]))} ms (no takeover)",
+                         p99(got[event]) / p99(got[None]), "—"))
+            rows.append((f"failed operations during {what} "
+                         f"({sum(r.ops for r in got[event])} ops)",
+                         str(sum(r.failed for r in got[event])),
+                         f"{sum(r.failed for r in got[None])} (no takeover)", None, "0"))
     finally:
         b.cleanup()
 

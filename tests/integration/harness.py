@@ -510,8 +510,8 @@ class Mount:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.returncode = self.proc.wait()
-                raise MountError("daemon did not exit within %.0f s of the unmount"
-                                 % STOP_TIMEOUT)
+                raise MountError("daemon did not exit within %.0f s of the unmount; its log:"
+                                 "\n%s" % (STOP_TIMEOUT, self._read_log()[-3000:]))
 
     def stop(self):
         _unregister(self)
@@ -655,7 +655,9 @@ def mount_status(root, timeout=5.0):
 # every duration (array 'd', seconds) to OUT.dur and a summary to OUT. Kinds:
 #   warm  open+read+close of SPEC["path"], which must read SPEC["value"] (hex)
 #   cold  read NAME/access_token of each [NAME, TOKEN] of SPEC["names"] once, in order: each
-#         a connector not read before; once they run out it reads the last one again
+#         a connector not read before, one every SPEC["interval"] seconds (0: back to back);
+#         between them, and once they run out, it reads the last one again (the summary's
+#         "cold" has when each fresh read ended, and when the names ran out)
 #   stat  os.stat of each of SPEC["paths"] in turn
 #   list  os.listdir of each of SPEC["paths"] in turn
 LOAD_WORKER = r"""
@@ -666,7 +668,7 @@ mono = time.monotonic
 durations = array.array("d")
 failures = []
 nfail = 0
-cold = {"reads": 0, "first": None, "last": None, "exhausted_at": None}
+cold = {"reads": 0, "first": None, "last": None, "exhausted_at": None, "times": []}
 worst = (0.0, None, None)
 
 def read(path):
@@ -687,19 +689,23 @@ if kind == "warm":
         got = read(path)
         return None if got == want else "%s: read %d bytes, not the value" % (path, len(got))
 elif kind == "cold":
-    names = spec["names"]
+    names, interval = spec["names"], spec.get("interval", 0)
+    due = [mono(), 0]  # when the next fresh name is due, and its index
     def op(i):
-        j = min(i, len(names) - 1)
-        name, token = names[j]
+        fresh = due[1] < len(names) and mono() >= due[0]
+        name, token = names[due[1] if fresh else max(0, due[1] - 1)]
         path = os.path.join(root, name, "access_token")
         got = read(path)
-        if i < len(names):
+        if fresh:
             now = mono()
+            due[0] += interval
+            due[1] += 1
             cold["reads"] += 1
             cold["last"] = now
+            cold["times"].append(round(now, 4))
             if cold["first"] is None:
                 cold["first"] = now
-        elif cold["exhausted_at"] is None:
+        elif due[1] >= len(names) and cold["exhausted_at"] is None:
             cold["exhausted_at"] = mono()
         return None if got == token.encode() else "%s: wrong value (%d bytes)" % (path, len(got))
 else:
@@ -774,15 +780,17 @@ class ReaderLoad:
     """Four reader processes on a mount (warm reads of one file, cold reads of connectors never
     read before, stats, folder listings), each timing every operation; a context manager.
 
-    cold: [(name, token)] of connections the emulator serves and nothing has read yet."""
+    cold: [(name, token)] of connections the emulator serves and nothing has read yet, read
+    one every cold_interval seconds (0: back to back; a cold read takes about 1 ms)."""
 
-    def __init__(self, root, warm_path, warm_value, cold, stat_paths, list_paths):
+    def __init__(self, root, warm_path, warm_value, cold, stat_paths, list_paths,
+                 cold_interval=0.0):
         self.root = root
         self.tmp = tempfile.mkdtemp(prefix="cfs-load-")
         self.stop_file = os.path.join(self.tmp, "stop")
         self.specs = {
             "warm": {"path": warm_path, "value": warm_value.hex()},
-            "cold": {"names": [list(c) for c in cold]},
+            "cold": {"names": [list(c) for c in cold], "interval": cold_interval},
             "stat": {"paths": list(stat_paths)},
             "list": {"paths": list(list_paths)},
         }

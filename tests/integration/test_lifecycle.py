@@ -87,6 +87,7 @@ class StaleMountTest(TestCase):
         # Kill the daemon and its auto_unmount watchdog: what a crash without
         # auto_unmount (or an OOM kill of both) leaves.
         subprocess.run(["pkill", "-9", "-f", "fusermount3 .*-- %s$" % first.path])
+        os.kill(first.server_pid(), signal.SIGKILL)  # before it sees its keeper go
         os.kill(first.pid, signal.SIGKILL)
         first.proc.wait(5)
         # Its server lets go of the connection when it sees the keeper gone.
