@@ -207,6 +207,17 @@ upgrade_main(int argc, char *argv[])
 		fprintf(stderr, "connectorfs upgrade: %s\n", msg);
 		return 1;
 	}
+	/* A server that just handed over (another upgrade) is gone: ask the status again. */
+	for (i = 0; i < 40 && !upgrade_is_keeper(&before) && kill((pid_t)before.pid, 0) != 0 &&
+	    errno == ESRCH; i++) {
+		struct timespec pause = { 0, UPGRADE_POLL_MS * 1000000L };
+
+		nanosleep(&pause, NULL);
+		if (upgrade_read_status(mountpoint, &before, msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "connectorfs upgrade: %s\n", msg);
+			return 1;
+		}
+	}
 	if (!upgrade_is_keeper(&before)) {
 		fprintf(stderr, "connectorfs upgrade: %s: process %ld is not the keeper of server "
 		    "%ld (is the status stale, or the mount another user's?)\n", mountpoint,
