@@ -357,18 +357,11 @@ server_restore(struct cfs_ctx *ctx)
 	return 0;
 }
 
-int
-server_list(struct options *opts)
+/* The API client the options describe (libcurl initialised). */
+static enum cfs_err
+server_api_new(const struct options *opts, struct base44_client **out)
 {
-	struct base44_options bopts;
-	struct base44_client *api = NULL;
-	int ret = 1;
-
-	if (http_global_init() != CFS_OK) {
-		log_warnx("cannot initialise libcurl");
-		return 1;
-	}
-	bopts = (struct base44_options){
+	struct base44_options bopts = {
 		.api_url = opts->cfg.api_url,
 		.app_id = opts->cfg.app_id,
 		.service_token = opts->cfg.service_token,
@@ -377,7 +370,21 @@ server_list(struct options *opts)
 		.cacert = opts->cfg.cacert,
 		.verbose = opts->debug,
 	};
-	if (base44_client_new(&bopts, &api) != CFS_OK) {
+
+	return base44_client_new(&bopts, out);
+}
+
+int
+server_list(struct options *opts)
+{
+	struct base44_client *api = NULL;
+	int ret = 1;
+
+	if (http_global_init() != CFS_OK) {
+		log_warnx("cannot initialise libcurl");
+		return 1;
+	}
+	if (server_api_new(opts, &api) != CFS_OK) {
 		log_warnx("cannot create the API client");
 	} else {
 		ret = listing_print(api, opts->cfg.api_key, opts->list == 1 ?
@@ -392,7 +399,6 @@ int
 server_main(struct options *opts)
 {
 	struct cfs_ctx ctx;
-	struct base44_options bopts;
 	struct cache_settings cset;
 	struct cache_hooks hooks;
 	struct server_signals sigs;
@@ -434,16 +440,7 @@ server_main(struct options *opts)
 		log_warnx("cannot initialise libcurl");
 		goto out_state;
 	}
-	bopts = (struct base44_options){
-		.api_url = opts->cfg.api_url,
-		.app_id = opts->cfg.app_id,
-		.service_token = opts->cfg.service_token,
-		.timeout_s = opts->cfg.timeout,
-		.body_max = CONFIG_BODY_MAX,
-		.cacert = opts->cfg.cacert,
-		.verbose = opts->debug,
-	};
-	if (base44_client_new(&bopts, &ctx.api) != CFS_OK) {
+	if (server_api_new(opts, &ctx.api) != CFS_OK) {
 		log_warnx("cannot create the API client");
 		goto out_curl;
 	}

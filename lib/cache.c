@@ -1364,20 +1364,27 @@ cache_foreach(struct cache *c, void (*fn)(const struct cache_stat *, void *), vo
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The entry of a name now known to exist, made if need be (c->lock held). */
+static enum cfs_err
+cache_known_entry_locked(struct cache *c, const char *name, struct cache_entry **out)
+{
+	*out = cache_find(c, name);
+	if (*out == NULL)
+		return cache_add_locked(c, name, 1, out);
+	cache_make_known(c, *out);
+	return CFS_OK;
+}
+
 enum cfs_err
 cache_declare(struct cache *c, const char *name)
 {
 	struct cache_entry *e;
-	enum cfs_err err = CFS_OK;
+	enum cfs_err err;
 
 	if (!name_is_connector(name))
 		return CFS_ERR_INVALID;
 	pthread_mutex_lock(&c->lock);
-	e = cache_find(c, name);
-	if (e != NULL)
-		cache_make_known(c, e);
-	else
-		err = cache_add_locked(c, name, 1, &e);
+	err = cache_known_entry_locked(c, name, &e);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }
@@ -1387,17 +1394,13 @@ cache_restore(struct cache *c, const char *name, struct connection *value,
     unsigned long long generation, long long changed_ms, long long fetched_wall_ms)
 {
 	struct cache_entry *e;
-	enum cfs_err err = CFS_OK;
+	enum cfs_err err;
 	long long now, wall, age;
 
 	if (!name_is_connector(name))
 		return CFS_ERR_INVALID;
 	pthread_mutex_lock(&c->lock);
-	e = cache_find(c, name);
-	if (e != NULL)
-		cache_make_known(c, e);
-	else
-		err = cache_add_locked(c, name, 1, &e);
+	err = cache_known_entry_locked(c, name, &e);
 	if (err != CFS_OK || e->fetching)
 		goto out;
 	now = c->hooks.mono_ms(c->hooks.arg);
