@@ -91,9 +91,9 @@ def cleanup_all():
             sys.stderr.write("harness: cleanup of %r failed: %s\n" % (obj, exc))
 
 
-def mountinfo_entry(path):
-    """(mount options, fstype, superblock options) of the last mount at path per
-    /proc/self/mountinfo (option lists split on commas), or None."""
+def _mountinfo_last(path):
+    """(fields before " - ", fields after it) of the last mount at path per
+    /proc/self/mountinfo, or None."""
     try:
         with open("/proc/self/mountinfo") as f:
             lines = f.read().splitlines()
@@ -103,14 +103,21 @@ def mountinfo_entry(path):
     for line in lines:
         left, _, right = line.partition(" - ")
         fields = left.split()
-        if len(fields) < 6:
-            continue
-        mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-        if mnt == path:
-            sb = right.split()
-            found = (fields[5].split(","), sb[0] if sb else "?",
-                     sb[2].split(",") if len(sb) >= 3 else [])
+        if len(fields) >= 6 and re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)),
+                                       fields[4]) == path:
+            found = (fields, right.split())
     return found
+
+
+def mountinfo_entry(path):
+    """(mount options, fstype, superblock options) of the last mount at path per
+    /proc/self/mountinfo (option lists split on commas), or None."""
+    found = _mountinfo_last(path)
+    if found is None:
+        return None
+    fields, sb = found
+    return (fields[5].split(","), sb[0] if sb else "?",
+            sb[2].split(",") if len(sb) >= 3 else [])
 
 
 def mounted_fstype(path):
@@ -122,18 +129,8 @@ def mounted_fstype(path):
 def mount_id(path):
     """The mount id (first field of /proc/self/mountinfo) of the last mount at path, or None:
     the same id before and after an event means the same mount, not a new one."""
-    try:
-        with open("/proc/self/mountinfo") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    found = None
-    for line in lines:
-        fields = line.partition(" - ")[0].split()
-        if len(fields) >= 6 and re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)),
-                                       fields[4]) == path:
-            found = int(fields[0])
-    return found
+    found = _mountinfo_last(path)
+    return int(found[0][0]) if found else None
 
 
 def wait_until(pred, timeout, interval=0.02):
