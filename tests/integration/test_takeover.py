@@ -672,6 +672,27 @@ class EndTest(TakeoverTestCase):
                 self.kill_server(mnt)
         self.assertEqual(1, mount_status(mnt.path)["takeovers"])
 
+    def test_a_daemonized_mount_is_taken_over_the_same_way(self):
+        # Without -f: the keeper goes to the background and logs to syslog.
+        mnt = os.path.join(scratch_dir(self), "mnt")
+        os.mkdir(mnt)
+        env = dict(base_env(), BASE44_API_URL=self.emu.url, BASE44_APP_ID=harness.APP_ID,
+                   BASE44_SERVICE_TOKEN=harness.SERVICE_TOKEN)
+        rc, out, err = run_binary(["-o", "ttl=60", mnt], env, timeout=10)
+        self.assertEqual(0, rc, "stdout %r stderr %r" % (out, err))
+        self.addCleanup(subprocess.run, [harness.FUSERMOUNT, "-uz", mnt],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        token = os.path.join(mnt, "slack", "access_token")
+        self.assertTrue(wait_until(lambda: read_uncached(token) == SLACK, 5.0))
+        before = mount_status(mnt)
+        os.kill(before["pid"], signal.SIGKILL)
+        self.assertTrue(wait_until(lambda: mount_status(mnt)["takeovers"] == 1, TAKEOVER_TIMEOUT))
+        self.assertEqual(before["supervisor_pid"], mount_status(mnt)["supervisor_pid"])
+        self.assertEqual(GITHUB, read_file(os.path.join(mnt, "github", "access_token")))
+        subprocess.run([harness.FUSERMOUNT, "-u", mnt], check=True)
+        self.assertTrue(wait_until(lambda: gone(before["supervisor_pid"]), 5.0),
+                        "the keeper did not exit after the unmount")
+
     def test_kill_9_of_the_keeper_ends_the_mount_and_its_server_and_readers_get_errors(self):
         mnt = self.mount(["ttl=60"])
         p = lambda *parts: os.path.join(mnt.path, *parts)  # noqa: E731
