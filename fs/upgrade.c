@@ -128,25 +128,65 @@ upgrade_proc_field(long pid, const char *field)
 	return v;
 }
 
+/* mountinfo writes a space as \040 (and tab, newline, backslash alike). */
+static void
+upgrade_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
 /*
- * The status names a keeper and its server, as this mount has them: the
- * server is a child of the keeper and holds /dev/fuse as descriptor 3. A
- * stale or forged status.json never gets a stranger signalled.
+ * The mount at mountpoint is a connectorfs mount made by us or by root
+ * (mountinfo's user_id=): anyone may make a FUSE mount with that subtype
+ * and write what they like in its status.json, naming any pid.
  */
+static int
+upgrade_mount_is_ours(const char *mountpoint)
+{
+	char *real = realpath(mountpoint, NULL), line[4096];
+	long owner = -1;
+	int found = 0;
+	FILE *f;
+
+	if (real == NULL)
+		return 0;
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		char mnt[4096], fstype[64], *sep = strstr(line, " - "), *uid;
+
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		upgrade_unescape(mnt);
+		if (strcmp(mnt, real) != 0)
+			continue;
+		/* The last mount at the path is the one a lookup sees. */
+		found = strcmp(fstype, "fuse.connectorfs") == 0;
+		uid = strstr(sep, "user_id=");
+		owner = uid != NULL ? strtol(uid + 8, NULL, 10) : -1;
+	}
+	if (f != NULL)
+		fclose(f);
+	free(real);
+	return found && (owner == 0 || owner == (long)geteuid());
+}
+
+/* The status names a keeper and its server: the server is the keeper's child. */
 static int
 upgrade_is_keeper(const struct upgrade_status *st)
 {
-	char path[64], link[64];
-	ssize_t n;
-
-	if (st->pid <= 1 || upgrade_proc_field(st->pid, "PPid") != st->supervisor_pid)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/fd/3", st->pid);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return 0;
-	link[n] = '\0';
-	return strcmp(link, "/dev/fuse") == 0;
+	return st->pid > 1 && upgrade_proc_field(st->pid, "PPid") == st->supervisor_pid;
 }
 
 static void
@@ -203,6 +243,11 @@ upgrade_main(int argc, char *argv[])
 	/* A mount that does not answer blocks open() itself: the timeout covers that too. */
 	signal(SIGALRM, upgrade_timed_out);
 	alarm((unsigned)timeout_s + 1);
+	if (!upgrade_mount_is_ours(mountpoint)) {
+		fprintf(stderr, "connectorfs upgrade: %s: not a connectorfs mount made by root or "
+		    "by this user\n", mountpoint);
+		return 1;
+	}
 	if (upgrade_read_status(mountpoint, &before, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "connectorfs upgrade: %s\n", msg);
 		return 1;
