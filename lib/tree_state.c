@@ -405,14 +405,11 @@ struct tree_restored_value {
 	char name[NAME_CONNECTOR_MAX + 1];
 	unsigned long long generation;
 	struct connection *value;
-	size_t ref;			/* currents: the last CURRENT record */
 };
 
 struct tree_restore {
 	struct tree_restored_value *values;
 	size_t nvalues;
-	struct tree_restored_value *currents;	/* value may be NULL (ended) */
-	size_t ncurrents;
 	unsigned skipped;
 };
 
@@ -576,14 +573,15 @@ bad:
 	return -1;
 }
 
+/* The cache's value of a connector, straight into the tree's copy: the last record wins. */
 static int
-tree_restore_current(struct tree_restore *r, const struct handover *h,
+tree_restore_current(struct tree *t, const struct tree_restore *r, const struct handover *h,
     const struct handover_record *rec)
 {
-	struct tree_restored_value *grown, *cur = NULL;
+	unsigned long long gen = handover_slot_get(h, rec->ref, CUR_GENERATION);
+	struct tree_connector *c;
 	struct unpack u;
 	char *name;
-	size_t i;
 
 	unpack_init(&u, rec->body, rec->len);
 	name = unpack_str_dup(&u, 0);
@@ -591,29 +589,22 @@ tree_restore_current(struct tree_restore *r, const struct handover *h,
 		free(name);
 		return -1;
 	}
-	if (handover_slot_get(h, rec->ref, CUR_GENERATION) == 0) {
+	if (gen == 0) {
 		free(name);
 		return 0;	/* unfinished: the one before it stands */
 	}
-	for (i = 0; i < r->ncurrents; i++)
-		if (strcmp(r->currents[i].name, name) == 0)
-			cur = &r->currents[i];
-	if (cur == NULL) {
-		grown = realloc(r->currents, (r->ncurrents + 1) * sizeof(*grown));
-		if (grown == NULL) {
-			free(name);
-			return -1;
-		}
-		r->currents = grown;
-		cur = &r->currents[r->ncurrents++];
-		snprintf(cur->name, sizeof(cur->name), "%s", name);
-	}
+	c = tree_connector_locked(t, name, 0, 0);
 	free(name);
-	/* Its slots are read once every record is in. */
-	cur->ref = rec->ref;
-	cur->value = (handover_slot_get(h, rec->ref, CUR_FLAGS) & CUR_F_VALUE) ?
-	    tree_restore_find(r, cur->name, handover_slot_get(h, rec->ref, CUR_GENERATION)) :
-	    NULL;
+	if (c == NULL)
+		return -1;
+	connection_unref(&c->current);
+	/* Its VALUE record comes before it in the log. */
+	if (handover_slot_get(h, rec->ref, CUR_FLAGS) & CUR_F_VALUE)
+		c->current = connection_ref(tree_restore_find(r, c->name, gen));
+	c->current_gen = gen;
+	c->current_changed_ms = (long long)handover_slot_get(h, rec->ref, CUR_CHANGED);
+	c->current_fetched_ms = (long long)handover_slot_get(h, rec->ref, CUR_FETCHED);
+	c->current_known = 1;
 	return 0;
 }
 
@@ -646,7 +637,7 @@ tree_restore(struct tree *t, struct handover *h, tree_current_fn fn, void *arg, 
 				r.skipped++;
 			break;
 		case REC_CURRENT:
-			if (rec.nslots < CUR_SLOTS || tree_restore_current(&r, h, &rec) != 0)
+			if (rec.nslots < CUR_SLOTS || tree_restore_current(t, &r, h, &rec) != 0)
 				r.skipped++;
 			break;
 		default:
@@ -657,21 +648,6 @@ tree_restore(struct tree *t, struct handover *h, tree_current_fn fn, void *arg, 
 	next = handover_field(h, HANDOVER_NEXT_INO);
 	if (next > t->next_ino && next < TREE_STATE_INO_MAX)
 		t->next_ino = next;
-	/* The cache's values, and the tree's copy of them for the next compaction. */
-	for (i = 0; i < r.ncurrents; i++) {
-		struct tree_restored_value *cur = &r.currents[i];
-		size_t ref = cur->ref;
-		struct tree_connector *c = tree_connector_locked(t, cur->name, 0, 0);
-
-		if (c == NULL)
-			continue;
-		connection_unref(&c->current);
-		c->current = cur->value != NULL ? connection_ref(cur->value) : NULL;
-		c->current_gen = handover_slot_get(h, ref, CUR_GENERATION);
-		c->current_changed_ms = (long long)handover_slot_get(h, ref, CUR_CHANGED);
-		c->current_fetched_ms = (long long)handover_slot_get(h, ref, CUR_FETCHED);
-		c->current_known = 1;
-	}
 	/*
 	 * Generations only move forward, in the cache as in the tree: a cache
 	 * value older than a file the tree already showed (its record lost
@@ -706,7 +682,6 @@ tree_restore(struct tree *t, struct handover *h, tree_current_fn fn, void *arg, 
 	for (i = 0; i < r.nvalues; i++)
 		connection_unref(&r.values[i].value);
 	free(r.values);
-	free(r.currents);
 	if (r.skipped || corrupt) {
 		snprintf(msg, msgsz, "%u record%s skipped%s", r.skipped, r.skipped == 1 ? "" : "s",
 		    corrupt ? ", the log ends in a damaged record" : "");
