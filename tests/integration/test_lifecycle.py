@@ -87,7 +87,10 @@ class StaleMountTest(TestCase):
         # Kill the daemon and its auto_unmount watchdog: what a crash without
         # auto_unmount (or an OOM kill of both) leaves.
         subprocess.run(["pkill", "-9", "-f", "fusermount3 .*-- %s$" % first.path])
-        os.kill(first.server_pid(), signal.SIGKILL)  # before it sees its keeper go
+        # The keeper stopped first, so that it starts no server in between.
+        server = first.server_pid()
+        os.kill(first.pid, signal.SIGSTOP)
+        os.kill(server, signal.SIGKILL)
         os.kill(first.pid, signal.SIGKILL)
         first.proc.wait(5)
         # Its server lets go of the connection when it sees the keeper gone.

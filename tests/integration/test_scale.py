@@ -42,6 +42,8 @@ class ScaleTest(TestCase):
         self.assertEqual(sorted(names + ["slack"]), [x for x in listing if x != ".connectorfs"])
         grown = rss_kib(mnt.server_pid()) - rss_before
         if not SANITIZED:
-            self.assertLess(grown, 4096, "1000 connectors cost %d KiB" % grown)
+            # The handover state keeps a copy of every value (memfd pages, counted in
+            # the server's RSS): about 2 MiB of the bound for 1000 connectors.
+            self.assertLess(grown, 6144, "1000 connectors cost %d KiB" % grown)
         # Not a timing assertion: printed for the record of the run.
         print("\n    1000 cached reads: %.3f s; daemon grew %d KiB" % (second, grown))
