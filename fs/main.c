@@ -12,11 +12,13 @@
 
 #include <fuse_lowlevel.h>
 
+#include "exec.h"
 #include "keeper.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
 #include "upgrade.h"
+#include "wait.h"
 
 int
 main(int argc, char *argv[])
@@ -27,6 +29,10 @@ main(int argc, char *argv[])
 	log_init("connectorfs", 0, LOG_LEVEL_INFO);
 	if (argc >= 2 && strcmp(argv[1], "upgrade") == 0)
 		return upgrade_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "wait") == 0)
+		return wait_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "exec") == 0)
+		return exec_main(argc - 1, argv + 1);
 	if (getenv(KEEPER_ENV_SERVER) != NULL)
 		server_take_secrets();
 	if (options_parse(argc, argv, &opts) != 0)

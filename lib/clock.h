@@ -18,4 +18,11 @@ long long clock_wall_ms(void);
 /* ms of either clock as a timespec (st_mtim, pthread_cond_timedwait()). */
 struct timespec clock_timespec(long long ms);
 
+/*
+ * "SECONDS" as a user writes it on a command line ("30", "0.25"): digits
+ * with an optional fraction, nothing else (no sign, exponent or unit), at
+ * most max_ms. 0 with *ms set (fractions below a millisecond dropped), or -1.
+ */
+int clock_parse_seconds(const char *text, long long max_ms, long long *ms);
+
 #endif

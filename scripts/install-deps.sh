@@ -6,7 +6,7 @@
 set -eu
 
 packages="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
-libjson-c-dev libssl-dev check python3 curl jq man-db openssl procps util-linux systemd"
+libjson-c-dev libssl-dev check python3 curl jq man-db openssl procps util-linux systemd inotify-tools"
 
 # Another list (scripts/install-fuzz-deps.sh) may be given instead.
 if [ $# -gt 0 ] && [ "$1" != "--list" ]; then

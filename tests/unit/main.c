@@ -35,6 +35,8 @@ main(void)
 	srunner_add_suite(sr, pack_suite());
 	srunner_add_suite(sr, handover_suite());
 	srunner_add_suite(sr, tree_state_suite());
+	srunner_add_suite(sr, envfile_suite());
+	srunner_add_suite(sr, watch_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

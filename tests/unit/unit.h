@@ -30,6 +30,8 @@ Suite *fuzz_regressions_suite(void);
 Suite *pack_suite(void);
 Suite *handover_suite(void);
 Suite *tree_state_suite(void);
+Suite *envfile_suite(void);
+Suite *watch_suite(void);
 
 /*
  * Log capture. Every test starts with lines captured, not printed (main.c

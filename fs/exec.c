@@ -1,0 +1,413 @@
+/*
+ * exec.c: a supervisor in the manner of envconsul and Vault Agent's process
+ * mode, for programs that take their token from the environment. COMMAND
+ * runs with every assignment of each FOLDER/env; when a value changes
+ * (watch.h) it is stopped with SIGTERM (SIGKILL after EXEC_STOP_GRACE_MS)
+ * and started again with the new values, or sent --signal instead. The new
+ * values are read before the old COMMAND is stopped, so a connector that
+ * cannot be read just then leaves the running COMMAND alone.
+ * Signals exec receives go to COMMAND; exec ends when COMMAND does.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "envfile.h"
+#include "exec.h"
+#include "secret.h"
+#include "watch.h"
+
+#define EXEC_DEBOUNCE_DEFAULT_MS	1000
+#define EXEC_DEBOUNCE_MAX_MS		(86400LL * 1000)
+#define EXEC_STOP_GRACE_MS		10000	/* SIGTERM, then SIGKILL: docker stop's default */
+#define EXEC_RETRY_MS			1000	/* reading the new values again after a failure */
+#define EXEC_ENV_MAX			(1024 * 1024)
+#define EXEC_FAILED			125
+
+static const struct {
+	const char *name;
+	int sig;
+} exec_signals[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
+	{ "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "ALRM", SIGALRM }, { "WINCH", SIGWINCH },
+	{ "CONT", SIGCONT }, { "KILL", SIGKILL },
+};
+
+/* The signals exec passes on to COMMAND (a terminal's, a service manager's, kill's). */
+static const int exec_forwarded[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM,
+};
+
+struct exec_run {
+	char **folders;
+	size_t nfolders;
+	char **command;
+	int signal;			/* 0: restart on a change */
+	long long debounce_ms;
+	struct watch_set *ws;
+	int sfd;			/* signalfd */
+	sigset_t old_mask;
+	struct envfile env;		/* what COMMAND gets */
+	pid_t child;
+	long long act_at;		/* end of the debounce window; -1: none */
+	long long kill_at;		/* SIGKILL of a COMMAND being restarted; -1: none */
+	int restarting;
+	int stopping;			/* a terminating signal came: no more restarts */
+	int complained;			/* a failure is already reported */
+};
+
+static int
+exec_usage(void)
+{
+	fprintf(stderr, "usage: connectorfs exec [--signal SIG] [--debounce SECONDS] "
+	    "FOLDER... -- COMMAND [ARGS...]\n");
+	return EXEC_FAILED;
+}
+
+/* "HUP", "SIGHUP", "hup" or "1": the signal, or 0. */
+static int
+exec_parse_signal(const char *text)
+{
+	size_t i;
+	char *end;
+	long n;
+
+	if (strncasecmp(text, "SIG", 3) == 0)
+		text += 3;
+	for (i = 0; i < sizeof(exec_signals) / sizeof(exec_signals[0]); i++)
+		if (strcasecmp(text, exec_signals[i].name) == 0)
+			return exec_signals[i].sig;
+	if (!isdigit((unsigned char)text[0]))
+		return 0;
+	n = strtol(text, &end, 10);
+	return *end == '\0' && n > 0 && n < NSIG ? (int)n : 0;
+}
+
+static const char *
+exec_signal_name(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(exec_signals) / sizeof(exec_signals[0]); i++)
+		if (exec_signals[i].sig == sig)
+			return exec_signals[i].name;
+	return "signal";
+}
+
+/* Append FOLDER/env to ef (secret memory throughout). */
+static int
+exec_read_folder(const char *folder, struct envfile *ef, char *msg, size_t msgsz)
+{
+	char path[4096], chunk[4096];
+	struct buf b;
+	size_t line, len;
+	ssize_t got;
+	const char *text;
+	int fd, rc = -1;
+	enum cfs_err err;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/env", folder) >= sizeof(path)) {
+		snprintf(msg, msgsz, "%.400s: path too long", folder);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(msg, msgsz, "%.400s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf_init(&b, EXEC_ENV_MAX);
+	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			snprintf(msg, msgsz, "%.400s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (buf_append(&b, chunk, (size_t)got) != CFS_OK) {
+			snprintf(msg, msgsz, "%.400s: %s", path, b.too_big ? "larger than 1 MiB" :
+			    "out of memory");
+			goto out;
+		}
+	}
+	text = b.data != NULL ? b.data : "";
+	len = b.len;
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(msg, msgsz, "%.400s: holds a NUL byte: not an env file", path);
+		goto out;
+	}
+	err = envfile_parse(ef, text, len, &line);
+	if (err == CFS_ERR_MALFORMED)
+		snprintf(msg, msgsz, "%.400s: line %zu: not a NAME=value line", path, line);
+	else if (err != CFS_OK)
+		snprintf(msg, msgsz, "%.400s: out of memory", path);
+	else
+		rc = 0;
+out:
+	secret_wipe(chunk, sizeof(chunk));
+	buf_reset(&b);
+	close(fd);
+	return rc;
+}
+
+/* Every folder's values, or -1 with msg (and ef empty). */
+static int
+exec_read_env(struct exec_run *r, struct envfile *ef, char *msg, size_t msgsz)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfolders; i++) {
+		if (exec_read_folder(r->folders[i], ef, msg, msgsz) != 0) {
+			envfile_clear(ef);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+exec_spawn(struct exec_run *r)
+{
+	size_t i;
+	int e;
+
+	r->child = fork();
+	if (r->child < 0) {
+		fprintf(stderr, "connectorfs exec: cannot start %s: %s\n", r->command[0],
+		    strerror(errno));
+		return -1;
+	}
+	if (r->child > 0)
+		return 0;
+	sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+	for (i = 0; i < r->env.n; i++)
+		putenv(r->env.vars[i].assignment);	/* this process becomes COMMAND */
+	execvp(r->command[0], r->command);
+	e = errno;
+	fprintf(stderr, "connectorfs exec: %s: %s\n", r->command[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static int
+exec_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXEC_FAILED;
+}
+
+/* A value changed and the window is over: signal COMMAND, or stop it to start it anew. */
+static void
+exec_act(struct exec_run *r, long long now)
+{
+	struct envfile next = { NULL, 0, 0 };
+	char msg[512];
+
+	/* Before reading, so a change made while reading is seen at the next check. */
+	watch_set_rearm(r->ws);
+	if (r->signal != 0) {
+		fprintf(stderr, "connectorfs exec: a value changed; sending SIG%s to %s "
+		    "(pid %ld)\n", exec_signal_name(r->signal), r->command[0], (long)r->child);
+		kill(r->child, r->signal);
+		return;
+	}
+	if (exec_read_env(r, &next, msg, sizeof(msg)) != 0) {
+		if (!r->complained)
+			fprintf(stderr, "connectorfs exec: %s; %s keeps the values it has\n", msg,
+			    r->command[0]);
+		r->complained = 1;
+		r->act_at = now + EXEC_RETRY_MS;
+		return;
+	}
+	r->complained = 0;
+	envfile_clear(&r->env);
+	r->env = next;
+	fprintf(stderr, "connectorfs exec: a value changed; restarting %s (pid %ld)\n",
+	    r->command[0], (long)r->child);
+	kill(r->child, SIGTERM);
+	r->restarting = 1;
+	r->kill_at = now + EXEC_STOP_GRACE_MS;
+}
+
+/* Handle one signal: 1 when exec is done (*code set), -1 on failure, else 0. */
+static int
+exec_on_signal(struct exec_run *r, int sig, int *code)
+{
+	int status;
+	pid_t pid;
+
+	if (sig != SIGCHLD) {
+		kill(r->child, sig);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+			r->stopping = 1;
+			r->act_at = -1;
+		}
+		return 0;
+	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != r->child)
+			continue;	/* an orphan COMMAND left behind: not ours to report */
+		if (!r->restarting || r->stopping) {
+			*code = exec_status(status);
+			return 1;
+		}
+		r->restarting = 0;
+		r->kill_at = -1;
+		if (exec_spawn(r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+exec_loop(struct exec_run *r)
+{
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	long long now, wake;
+	char msg[512];
+	int code = EXEC_FAILED, rc, n;
+
+	for (;;) {
+		now = clock_mono_ms();
+		wake = now + WATCH_TICK_MS;
+		if (r->act_at >= 0 && r->act_at < wake)
+			wake = r->act_at;
+		if (r->kill_at >= 0 && r->kill_at < wake)
+			wake = r->kill_at;
+		pfd[0] = (struct pollfd){ r->sfd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ watch_set_fd(r->ws), POLLIN, 0 };
+		(void)poll(pfd, 2, wake > now ? (int)(wake - now) : 0);
+		while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			rc = exec_on_signal(r, (int)si.ssi_signo, &code);
+			if (rc != 0)
+				return rc > 0 ? code : EXEC_FAILED;
+		}
+		now = clock_mono_ms();
+		if (!r->stopping && !r->restarting) {
+			n = watch_set_check(r->ws, msg, sizeof(msg));
+			if (n < 0 && !r->complained) {
+				fprintf(stderr, "connectorfs exec: %s; %s goes on with the values "
+				    "it has\n", msg, r->command[0]);
+				r->complained = 1;
+			}
+			if (n > 0 && r->act_at < 0)
+				r->act_at = now + r->debounce_ms;
+		}
+		if (r->act_at >= 0 && now >= r->act_at && !r->stopping && !r->restarting) {
+			r->act_at = -1;
+			exec_act(r, now);
+		}
+		if (r->kill_at >= 0 && now >= r->kill_at) {
+			kill(r->child, SIGKILL);
+			r->kill_at = -1;
+		}
+	}
+}
+
+static int
+exec_parse(struct exec_run *r, int argc, char *argv[])
+{
+	int i = 1, first;
+
+	for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++) {
+		const char *opt = argv[i], *value;
+
+		value = strchr(opt, '=');
+		if (value != NULL)
+			value++;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else
+			return exec_usage();
+		if (strncmp(opt, "--signal", 8) == 0 && (opt[8] == '\0' || opt[8] == '=')) {
+			r->signal = exec_parse_signal(value);
+			if (r->signal == 0) {
+				fprintf(stderr, "connectorfs exec: --signal %s: not a signal name "
+				    "or number\n", value);
+				return EXEC_FAILED;
+			}
+		} else if (strncmp(opt, "--debounce", 10) == 0 && (opt[10] == '\0' ||
+		    opt[10] == '=')) {
+			if (clock_parse_seconds(value, EXEC_DEBOUNCE_MAX_MS, &r->debounce_ms) != 0) {
+				fprintf(stderr, "connectorfs exec: --debounce %s: not a number of "
+				    "seconds up to 86400\n", value);
+				return EXEC_FAILED;
+			}
+		} else {
+			return exec_usage();
+		}
+	}
+	first = i;
+	while (i < argc && strcmp(argv[i], "--") != 0)
+		i++;
+	if (i == first || i >= argc - 1) {
+		fprintf(stderr, "connectorfs exec: %s\n", i == first ?
+		    "no FOLDER given" : "no -- COMMAND given");
+		return exec_usage();
+	}
+	r->folders = argv + first;
+	r->nfolders = (size_t)(i - first);
+	r->command = argv + i + 1;
+	return 0;
+}
+
+int
+exec_main(int argc, char *argv[])
+{
+	struct exec_run r;
+	sigset_t mask;
+	char msg[512];
+	size_t i;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.debounce_ms = EXEC_DEBOUNCE_DEFAULT_MS;
+	r.act_at = r.kill_at = -1;
+	r.sfd = -1;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: connectorfs exec [--signal SIG] [--debounce SECONDS] "
+		    "FOLDER... -- COMMAND [ARGS...]\n");
+		return 0;
+	}
+	rc = exec_parse(&r, argc, argv);
+	if (rc != 0)
+		return rc;
+	rc = EXEC_FAILED;
+	if (watch_set_new(&r.ws, r.folders, r.nfolders, WATCH_FOLDER, msg, sizeof(msg)) != CFS_OK ||
+	    exec_read_env(&r, &r.env, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "connectorfs exec: %s\n", msg);
+		goto out;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (i = 0; i < sizeof(exec_forwarded) / sizeof(exec_forwarded[0]); i++)
+		sigaddset(&mask, exec_forwarded[i]);
+	sigprocmask(SIG_BLOCK, &mask, &r.old_mask);
+	r.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r.sfd < 0) {
+		fprintf(stderr, "connectorfs exec: signalfd: %s\n", strerror(errno));
+		goto out;
+	}
+	if (exec_spawn(&r) != 0)
+		goto out;
+	rc = exec_loop(&r);
+out:
+	if (r.sfd >= 0)
+		close(r.sfd);
+	envfile_clear(&r.env);
+	watch_set_free(&r.ws);
+	return rc;
+}
