@@ -243,6 +243,11 @@ options_print_help(const char *progname)
 	    "       %s SOURCE MOUNTPOINT -o OPTIONS   (as mount(8) runs it)\n"
 	    "       %s upgrade [--timeout SECONDS] MOUNTPOINT\n"
 	    "                           hand a running mount to the binary now installed\n"
+	    "       %s wait [--timeout SECONDS] PATH...\n"
+	    "                           exit 0 when the value behind a PATH changes\n"
+	    "       %s exec [--signal SIG] [--debounce SECONDS] FOLDER... -- COMMAND\n"
+	    "                           run COMMAND with FOLDER/env's values; restart it\n"
+	    "                           (or send SIG) when one changes\n"
 	    "\n"
 	    "Mounts a Base44 app's connector connections as files. A crashed server is\n"
 	    "replaced in the same mount; after timeout= seconds with none, it unmounts.\n"
@@ -290,7 +295,7 @@ options_print_help(const char *progname)
 	    "The mount is always read-only; mount(8) words such as rw, dev, suid, noauto,\n"
 	    "_netdev are accepted and ignored. Re-fetch a connector now with\n"
 	    "cat MOUNTPOINT/.connectorfs/refresh/NAME (or refresh/all).\n",
-	    progname, progname, progname, CONFIG_DEFAULT_API_URL, CONFIG_DEFAULT_TTL,
+	    progname, progname, progname, progname, progname, CONFIG_DEFAULT_API_URL, CONFIG_DEFAULT_TTL,
 	    CONFIG_DEFAULT_MAX_STALE, CONFIG_DEFAULT_NEGATIVE_TTL, CONFIG_DEFAULT_TIMEOUT,
 	    CONFIG_DEFAULT_MODE, CONFIG_DEFAULT_DIR_MODE);
 }
