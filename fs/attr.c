@@ -18,28 +18,37 @@ attr_times(struct stat *st, long long ms)
 }
 
 void
-attr_dir(const struct cfs_ctx *ctx, uint64_t ino, long long mtime_ms, struct stat *st)
+attr_dir(const struct cfs_ctx *ctx, const char *connector, uint64_t ino, long long mtime_ms,
+    struct stat *st)
 {
+	mode_t mode, dir_mode;
+
 	memset(st, 0, sizeof(*st));
+	config_access_of(ctx->cfg, connector, &st->st_uid, &st->st_gid, &mode, &dir_mode);
+	/*
+	 * With access= rules every tenant must pass through the root to reach its
+	 * folder: the root is searchable by all, and listable only as dir_mode= says.
+	 */
+	if (ino == TREE_ROOT_INO && ctx->cfg->naccess > 0)
+		dir_mode |= 0111;
 	st->st_ino = ino;
-	st->st_mode = S_IFDIR | ctx->cfg->dir_mode;
+	st->st_mode = S_IFDIR | dir_mode;
 	st->st_nlink = 2;
-	st->st_uid = ctx->cfg->uid;
-	st->st_gid = ctx->cfg->gid;
 	st->st_blksize = 4096;
 	attr_times(st, mtime_ms);
 }
 
 void
-attr_file(const struct cfs_ctx *ctx, uint64_t ino, size_t size, long long mtime_ms,
-    struct stat *st)
+attr_file(const struct cfs_ctx *ctx, const char *connector, uint64_t ino, size_t size,
+    long long mtime_ms, struct stat *st)
 {
+	mode_t mode, dir_mode;
+
 	memset(st, 0, sizeof(*st));
+	config_access_of(ctx->cfg, connector, &st->st_uid, &st->st_gid, &mode, &dir_mode);
 	st->st_ino = ino;
-	st->st_mode = S_IFREG | ctx->cfg->mode;
+	st->st_mode = S_IFREG | mode;
 	st->st_nlink = 1;
-	st->st_uid = ctx->cfg->uid;
-	st->st_gid = ctx->cfg->gid;
 	st->st_size = (off_t)size;
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
@@ -84,7 +93,7 @@ attr_value(const struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st
 	size_t len = 0;
 
 	(void)attr_value_bytes(n, n->value, &p, &len);
-	attr_file(ctx, n->ino, len, n->changed_ms, st);
+	attr_file(ctx, n->conn != NULL ? n->conn->name : NULL, n->ino, len, n->changed_ms, st);
 }
 
 /*

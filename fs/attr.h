@@ -13,9 +13,11 @@
 /* Folders and .connectorfs/ never change shape. */
 #define ATTR_STATIC_TIMEOUT	3600.0
 
-void attr_dir(const struct cfs_ctx *ctx, uint64_t ino, long long mtime_ms, struct stat *st);
-void attr_file(const struct cfs_ctx *ctx, uint64_t ino, size_t size, long long mtime_ms,
+/* connector: whose folder or file (its access= rule applies), or NULL for the mount's own. */
+void attr_dir(const struct cfs_ctx *ctx, const char *connector, uint64_t ino, long long mtime_ms,
     struct stat *st);
+void attr_file(const struct cfs_ctx *ctx, const char *connector, uint64_t ino, size_t size,
+    long long mtime_ms, struct stat *st);
 
 /* The bytes a value file node shows for value v; -1 when it has none (key gone). */
 int attr_value_bytes(const struct tree_node *n, const struct connection *v, const char **p,

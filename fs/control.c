@@ -187,7 +187,7 @@ control_lookup(struct cfs_ctx *ctx, const struct tree_node *parent, const char *
 	e->generation = 1;
 	kind = tree_child_kind(parent->kind, name);
 	if (kind == NODE_REFRESH) {
-		attr_dir(ctx, TREE_REFRESH_INO, ctx->mount_wall_ms, &e->attr);
+		attr_dir(ctx, NULL, TREE_REFRESH_INO, ctx->mount_wall_ms, &e->attr);
 		e->ino = TREE_REFRESH_INO;
 		e->attr_timeout = e->entry_timeout = ATTR_STATIC_TIMEOUT;
 		return 0;
@@ -208,7 +208,7 @@ control_lookup(struct cfs_ctx *ctx, const struct tree_node *parent, const char *
 	}
 	/* Timeouts 0: every open looks again and gets a new inode. */
 	e->ino = ino;
-	attr_file(ctx, ino, size, clock_wall_ms(), &e->attr);
+	attr_file(ctx, NULL, ino, size, clock_wall_ms(), &e->attr);
 	return 0;
 }
 
@@ -221,7 +221,7 @@ control_getattr(struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st,
 
 	*timeout = 0;
 	if (n->kind == NODE_ROOT || n->kind == NODE_CTL_DIR || n->kind == NODE_REFRESH) {
-		attr_dir(ctx, n->ino, ctx->mount_wall_ms, st);
+		attr_dir(ctx, NULL, n->ino, ctx->mount_wall_ms, st);
 		*timeout = ATTR_STATIC_TIMEOUT;
 		return 0;
 	}
@@ -229,7 +229,7 @@ control_getattr(struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st,
 		return ENOENT;
 	if (!known)
 		len = strcmp(n->key, "all") == 0 ? CONTROL_REFRESH_ALL_SIZE : CONTROL_REFRESH_SIZE;
-	attr_file(ctx, n->ino, len, clock_wall_ms(), st);
+	attr_file(ctx, NULL, n->ino, len, clock_wall_ms(), st);
 	return 0;
 }
 

@@ -131,7 +131,7 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name,
 	enum cfs_err err;
 
 	if (tree_child_kind(NODE_ROOT, name) == NODE_CTL_DIR) {
-		attr_dir(ctx, TREE_CTL_INO, ctx->mount_wall_ms, &st);
+		attr_dir(ctx, NULL, TREE_CTL_INO, ctx->mount_wall_ms, &st);
 		ops_entry(e, &st, ATTR_STATIC_TIMEOUT);
 		return 0;
 	}
@@ -148,7 +148,7 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name,
 		cache_view_release(&v);
 		return ENOMEM;
 	}
-	attr_dir(ctx, c->dir->ino, ctx->mount_wall_ms, &st);
+	attr_dir(ctx, c->name, c->dir->ino, ctx->mount_wall_ms, &st);
 	ops_entry(e, &st, attr_timeout(ctx, &v));
 	cache_view_release(&v);
 	return 0;
@@ -170,7 +170,7 @@ ops_lookup_connector(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node
 		if (err != CFS_OK)
 			return ops_cache_errno(ctx, err, NULL);
 		if (kind == NODE_CONFIG_DIR) {
-			attr_dir(ctx, p->conn->config_dir->ino, v.changed_ms, &st);
+			attr_dir(ctx, p->conn->name, p->conn->config_dir->ino, v.changed_ms, &st);
 			ops_entry(e, &st, attr_timeout(ctx, &v));
 			cache_view_release(&v);
 			return 0;
@@ -252,10 +252,10 @@ ops_do_getattr(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino, struct stat 
 	if (err != CFS_OK)
 		return ops_cache_errno(ctx, err, NULL);
 	if (n->kind == NODE_CONN_DIR) {
-		attr_dir(ctx, n->ino, ctx->mount_wall_ms, st);
+		attr_dir(ctx, n->conn->name, n->ino, ctx->mount_wall_ms, st);
 		*timeout = attr_timeout(ctx, &v);
 	} else if (n->kind == NODE_CONFIG_DIR) {
-		attr_dir(ctx, n->ino, v.changed_ms, st);
+		attr_dir(ctx, n->conn->name, n->ino, v.changed_ms, st);
 		*timeout = attr_timeout(ctx, &v);
 	} else {
 		attr_value(ctx, n, st);

@@ -224,13 +224,109 @@ nomem:
 	return CFS_ERR_NO_MEMORY;
 }
 
+/* access=CONNECTOR:USER[:GROUP[:MODE]] */
+static int
+config_set_access(struct config *cfg, const char *value, char *msg, size_t msgsz)
+{
+	char copy[512], *field[5], *save, *tok;
+	struct config_access a, *grown;
+	unsigned long v;
+	size_t n = 0, i;
+
+	if (strlen(value) >= sizeof(copy)) {
+		snprintf(msg, msgsz, "access=: value too long");
+		return -1;
+	}
+	memcpy(copy, value, strlen(value) + 1);
+	/* strtok would merge "slack::0440": split by hand so an empty field is seen. */
+	for (tok = copy; tok != NULL && n < 5; n++) {
+		field[n] = tok;
+		save = strchr(tok, ':');
+		if (save != NULL)
+			*save++ = '\0';
+		tok = save;
+	}
+	memset(&a, 0, sizeof(a));
+	if (n < 2 || n > 4 || tok != NULL) {
+		snprintf(msg, msgsz, "access=%.64s: expected CONNECTOR:USER[:GROUP[:MODE]]", value);
+		return -1;
+	}
+	if (!name_is_connector(field[0])) {
+		snprintf(msg, msgsz, "access=%.64s: '%.64s' is not a connector name", value,
+		    field[0]);
+		return -1;
+	}
+	snprintf(a.connector, sizeof(a.connector), "%s", field[0]);
+	if (config_parse_uid(field[1], &a.uid) != 0) {
+		snprintf(msg, msgsz, "access=%.64s: '%.32s' is not a user name or number", value,
+		    field[1]);
+		return -1;
+	}
+	if (n >= 3 && field[2][0] != '\0') {
+		if (config_parse_gid(field[2], &a.gid) != 0) {
+			snprintf(msg, msgsz, "access=%.64s: '%.32s' is not a group name or number",
+			    value, field[2]);
+			return -1;
+		}
+		a.has_gid = 1;
+	}
+	if (n == 4) {
+		if (config_parse_uint(field[3], 8, 0777, &v) != 0 || (v & 0222) != 0) {
+			snprintf(msg, msgsz, "access=%.64s: '%.16s' is not an octal mode without "
+			    "write bits (the mount is read-only)", value, field[3]);
+			return -1;
+		}
+		a.mode = (mode_t)v;
+		a.has_mode = 1;
+	}
+	for (i = 0; i < cfg->naccess; i++) {
+		if (strcmp(cfg->access[i].connector, a.connector) == 0) {
+			snprintf(msg, msgsz, "access=%.64s: %s already has an access= rule", value,
+			    a.connector);
+			return -1;
+		}
+	}
+	grown = realloc(cfg->access, (cfg->naccess + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	cfg->access = grown;
+	cfg->access[cfg->naccess++] = a;
+	return 0;
+}
+
+void
+config_access_of(const struct config *cfg, const char *connector, uid_t *uid, gid_t *gid,
+    mode_t *mode, mode_t *dir_mode)
+{
+	size_t i;
+
+	*uid = cfg->uid;
+	*gid = cfg->gid;
+	*mode = cfg->mode;
+	*dir_mode = cfg->dir_mode;
+	for (i = 0; connector != NULL && i < cfg->naccess; i++) {
+		const struct config_access *a = &cfg->access[i];
+
+		if (strcmp(a->connector, connector) != 0)
+			continue;
+		*uid = a->uid;
+		if (a->has_gid)
+			*gid = a->gid;
+		if (a->has_mode)
+			*mode = a->mode;
+		/* A folder can be entered by whoever may read its files. */
+		*dir_mode = *mode | ((*mode & 0444) >> 2);
+		return;
+	}
+}
+
 /* Options that would put a secret in argv: refused, never stored. */
 static const char *const config_secret_keys[] = {
 	"token", "service_token", "servicetoken", "base44_service_token",
 	"access_token", "api_key", "apikey", "password", NULL
 };
 
-enum config_kind { CK_STRING, CK_URL, CK_SECONDS, CK_MODE, CK_UID, CK_GID, CK_LIST };
+enum config_kind { CK_STRING, CK_URL, CK_SECONDS, CK_MODE, CK_UID, CK_GID, CK_LIST, CK_ACCESS };
 
 static const struct config_option {
 	const char *key;
@@ -251,6 +347,7 @@ static const struct config_option {
 	{ "gid", CK_GID, 0, 0, 0 },
 	{ "mode", CK_MODE, offsetof(struct config, mode), 0, 0777 },
 	{ "dir_mode", CK_MODE, offsetof(struct config, dir_mode), 0, 0777 },
+	{ "access", CK_ACCESS, 0, 0, 0 },
 	{ "cacert", CK_STRING, offsetof(struct config, cacert), 0, 0 },
 	{ "audit", CK_STRING, offsetof(struct config, audit), 0, 0 },
 	{ NULL, CK_STRING, 0, 0, 0 }
@@ -351,6 +448,13 @@ config_set(struct config *cfg, const char *key, const char *value,
 	case CK_GID:
 		if (config_parse_gid(value, &cfg->gid) != 0) {
 			snprintf(msg, msgsz, "gid=%.32s: not a group name or number", value);
+			return CFS_ERR_INVALID;
+		}
+		break;
+	case CK_ACCESS:
+		if (config_set_access(cfg, value, msg, msgsz) != 0) {
+			if (msg[0] == '\0')
+				goto nomem;
 			return CFS_ERR_INVALID;
 		}
 		break;
@@ -562,6 +666,7 @@ config_free(struct config *cfg)
 	while (cfg->nconnectors > 0)
 		free(cfg->connectors[--cfg->nconnectors]);
 	free(cfg->connectors);
+	free(cfg->access);
 	free(cfg->cacert);
 	free(cfg->audit);
 	memset(cfg, 0, sizeof(*cfg));

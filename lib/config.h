@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "names.h"
 
 #define CONFIG_DEFAULT_API_URL		"https://base44.app"
 #define CONFIG_DEFAULT_TTL		60
@@ -30,6 +31,15 @@ enum config_use {
 	CONFIG_FOR_LISTING,	/* --list, --list-available: needs the management credential */
 };
 
+/* access=CONNECTOR:USER[:GROUP[:MODE]]: one connector's owner and mode. */
+struct config_access {
+	char connector[NAME_CONNECTOR_MAX + 1];
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	int has_gid, has_mode;	/* else the mount's gid= and mode= */
+};
+
 struct config {
 	char *api_url;		/* no trailing '/' */
 	char *app_id;
@@ -47,9 +57,19 @@ struct config {
 	gid_t gid;
 	mode_t mode;
 	mode_t dir_mode;
+	struct config_access *access;	/* from access=, in the order given */
+	size_t naccess;
 	char *cacert;
 	char *audit;
 };
+
+/*
+ * The owner, group and modes of a connector's files and folders: its access=
+ * rule, else the mount's uid=, gid=, mode= and dir_mode=. A folder's mode is
+ * its files' mode with x wherever r is (0440 gives 0550); with no rule, dir_mode=.
+ */
+void config_access_of(const struct config *cfg, const char *connector, uid_t *uid, gid_t *gid,
+    mode_t *mode, mode_t *dir_mode);
 
 /* Defaults, with uid/gid of the calling user. */
 void config_init(struct config *cfg);

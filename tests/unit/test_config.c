@@ -109,6 +109,73 @@ START_TEST(test_config_modes_with_a_write_bit_are_refused)
 }
 END_TEST
 
+START_TEST(test_config_access_gives_a_connector_its_own_owner_group_and_mode)
+{
+	uid_t uid;
+	gid_t gid;
+	mode_t mode, dir_mode;
+
+	ck_assert_int_eq(config_set(&cfg, "uid", "10", msg, sizeof(msg)), CFS_OK);
+	ck_assert_int_eq(config_set(&cfg, "gid", "20", msg, sizeof(msg)), CFS_OK);
+	ck_assert_int_eq(config_set(&cfg, "access", "slack:1001:1005:0440", msg, sizeof(msg)),
+	    CFS_OK);
+	ck_assert_int_eq(config_set(&cfg, "access", "github:root", msg, sizeof(msg)), CFS_OK);
+	ck_assert_int_eq(config_set(&cfg, "access", "notion:1002::0444", msg, sizeof(msg)),
+	    CFS_OK);
+	ck_assert_uint_eq(cfg.naccess, 3);
+
+	config_access_of(&cfg, "slack", &uid, &gid, &mode, &dir_mode);
+	ck_assert_uint_eq(uid, 1001);
+	ck_assert_uint_eq(gid, 1005);
+	ck_assert_uint_eq(mode, 0440);
+	ck_assert_uint_eq(dir_mode, 0550);
+	/* GROUP and MODE left out: the mount's gid= and mode=. */
+	config_access_of(&cfg, "github", &uid, &gid, &mode, &dir_mode);
+	ck_assert_uint_eq(uid, 0);
+	ck_assert_uint_eq(gid, 20);
+	ck_assert_uint_eq(mode, 0400);
+	ck_assert_uint_eq(dir_mode, 0500);
+	config_access_of(&cfg, "notion", &uid, &gid, &mode, &dir_mode);
+	ck_assert_uint_eq(gid, 20);
+	ck_assert_uint_eq(dir_mode, 0555);
+	/* No rule, and the mount's own files: the mount's settings. */
+	config_access_of(&cfg, "wix", &uid, &gid, &mode, &dir_mode);
+	ck_assert_uint_eq(uid, 10);
+	ck_assert_uint_eq(dir_mode, cfg.dir_mode);
+	config_access_of(&cfg, NULL, &uid, &gid, &mode, &dir_mode);
+	ck_assert_uint_eq(uid, 10);
+}
+END_TEST
+
+START_TEST(test_config_access_refuses_bad_rules_with_one_line_naming_them)
+{
+	static const char *const cases[][2] = {
+		{ "slack", "expected CONNECTOR:USER" },
+		{ "slack:", "is not a user name or number" },
+		{ "slack:1:2:0440:x", "expected CONNECTOR:USER" },
+		{ ":1001", "is not a connector name" },
+		{ "../x:1001", "is not a connector name" },
+		{ "slack:no-such-user-here", "is not a user name or number" },
+		{ "slack:1001:no-such-group-here", "is not a group name or number" },
+		{ "slack:1001:1001:0640", "without write bits" },
+		{ "slack:1001:1001:999", "without write bits" },
+		{ "slack:1001:1001:", "without write bits" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(config_set(&cfg, "access", cases[i][0], msg, sizeof(msg)),
+		    CFS_ERR_INVALID);
+		ck_assert_msg(strncmp(msg, "access=", 7) == 0 && strstr(msg, cases[i][1]) != NULL &&
+		    strchr(msg, '\n') == NULL, "access=%s: %s", cases[i][0], msg);
+	}
+	ck_assert_uint_eq(cfg.naccess, 0);
+	ck_assert_int_eq(config_set(&cfg, "access", "slack:1", msg, sizeof(msg)), CFS_OK);
+	ck_assert_int_eq(config_set(&cfg, "access", "slack:2", msg, sizeof(msg)), CFS_ERR_INVALID);
+	ck_assert_str_eq(msg, "access=slack:2: slack already has an access= rule");
+}
+END_TEST
+
 START_TEST(test_config_set_stores_parsed_values)
 {
 	ck_assert_int_eq(config_set(&cfg, "ttl", "90", msg, sizeof(msg)), CFS_OK);
@@ -571,6 +638,8 @@ config_suite(void)
 	tcase_add_test(set, test_config_set_accepts_good_values);
 	tcase_add_test(set, test_config_set_stores_parsed_values);
 	tcase_add_test(set, test_config_modes_with_a_write_bit_are_refused);
+	tcase_add_test(set, test_config_access_gives_a_connector_its_own_owner_group_and_mode);
+	tcase_add_test(set, test_config_access_refuses_bad_rules_with_one_line_naming_them);
 	tcase_add_test(set, test_config_set_refuses_bad_values_naming_the_option);
 	tcase_add_test(set, test_config_set_bad_value_keeps_previous_value);
 	tcase_add_test(set, test_config_set_refuses_tokens_on_the_command_line);
