@@ -234,11 +234,46 @@ keeper_find_exe(const char *argv0, char *out, size_t outsz)
 	return -1;
 }
 
-/* Owned by root or by us, and writable by nobody else. */
+/*
+ * In a user namespace (unshare -Urm) a file whose owner is not mapped into
+ * it, root's /usr/local/bin/connectorfs among them, shows the overflow uid
+ * (nobody). The kernel does not say who that owner is; it is no process of
+ * this namespace, which is what matters for a file no one else may write.
+ * A real user of that number mapped into the namespace is not this case.
+ */
+static int
+keeper_owner_unmapped(uid_t uid)
+{
+	unsigned long inside, outside, count, overflow = 65534;
+	int mapped = 0, identity = 0;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/overflowuid", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &overflow) != 1)
+			overflow = 65534;
+		fclose(f);
+	}
+	if (uid != (uid_t)overflow)
+		return 0;
+	f = fopen("/proc/self/uid_map", "re");
+	if (f == NULL)
+		return 0;
+	while (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3) {
+		if (inside == 0 && outside == 0 && count == 4294967295UL)
+			identity = 1;	/* the initial namespace */
+		if (overflow >= inside && overflow - inside < count)
+			mapped = 1;
+	}
+	fclose(f);
+	return !identity && !mapped;
+}
+
+/* Owned by root or by us (or by no one of our user namespace), and writable by nobody else. */
 static int
 keeper_trusted(const struct stat *st)
 {
-	return (st->st_uid == 0 || st->st_uid == geteuid()) &&
+	return (st->st_uid == 0 || st->st_uid == geteuid() || keeper_owner_unmapped(st->st_uid)) &&
 	    (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
@@ -699,7 +734,8 @@ keeper_mount(struct keeper *k, char *msg, size_t msgsz)
 	 * when this process dies. Under systemd the store keeps the connection
 	 * for the next keeper instead, and a clean stop unmounts.
 	 */
-	if (!k->in_store && fuse_opt_add_arg(&k->opts->fuse_args, "-oauto_unmount") != 0)
+	if (!k->in_store && mountpoint_fuse_fd(k->opts->mountpoint_arg) < 0 &&
+	    fuse_opt_add_arg(&k->opts->fuse_args, "-oauto_unmount") != 0)
 		return -1;
 	k->se = fuse_session_new(&k->opts->fuse_args, &none, sizeof(none), NULL);
 	if (k->se == NULL)
@@ -729,7 +765,8 @@ keeper_unmount(struct keeper *k)
 	(void)sdnotify_send("STOPPING=1");
 	if (k->se != NULL) {
 		fuse_session_unmount(k->se);
-	} else if (k->opts->mountpoint != NULL && umount2(k->opts->mountpoint, MNT_DETACH) != 0) {
+	} else if (k->opts->mountpoint != NULL && mountpoint_fuse_fd(k->opts->mountpoint) < 0 &&
+	    umount2(k->opts->mountpoint, MNT_DETACH) != 0) {
 		log_warn("unmount %s", k->opts->mountpoint);
 	}
 }

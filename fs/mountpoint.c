@@ -12,11 +12,62 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mountpoint.h"
+
+/* /dev/fuse is the misc device 10:229 wherever it is (or is not) in /dev. */
+#define MOUNTPOINT_FUSE_MAJOR	10
+#define MOUNTPOINT_FUSE_MINOR	229
+
+int
+mountpoint_fuse_fd(const char *path)
+{
+	const char *p;
+	long n = 0;
+
+	if (strncmp(path, "/dev/fd/", 8) != 0 || path[8] == '\0')
+		return -1;
+	for (p = path + 8; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || n > INT_MAX / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	return n <= INT_MAX ? (int)n : -1;
+}
+
+/* The checks for /dev/fd/N: the descriptor is open and is /dev/fuse. */
+static int
+mountpoint_check_fd(const char *path, int fd, char **resolved, char *msg, size_t msgsz)
+{
+	struct stat st;
+
+	if (fd <= 2) {
+		/* Going to the background puts /dev/null there. */
+		snprintf(msg, msgsz, "mountpoint %s: descriptors 0-2 are stdin, stdout and stderr; "
+		    "pass /dev/fuse as descriptor 3 or above", path);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(msg, msgsz, "mountpoint %s: descriptor %d is not open (the helper that "
+		    "mounted /dev/fuse with fd=%d must pass it on)", path, fd, fd);
+		return -1;
+	}
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != MOUNTPOINT_FUSE_MAJOR ||
+	    minor(st.st_rdev) != MOUNTPOINT_FUSE_MINOR) {
+		snprintf(msg, msgsz, "mountpoint %s: descriptor %d is not /dev/fuse", path, fd);
+		return -1;
+	}
+	*resolved = strdup(path);
+	if (*resolved == NULL) {
+		snprintf(msg, msgsz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
 
 int
 mountpoint_detach(const char *path)
@@ -72,6 +123,8 @@ mountpoint_prepare(const char *path, char **resolved, char *msg, size_t msgsz)
 	struct stat st;
 
 	*resolved = NULL;
+	if (mountpoint_fuse_fd(path) >= 0)
+		return mountpoint_check_fd(path, mountpoint_fuse_fd(path), resolved, msg, msgsz);
 	if (mountpoint_is_stale(path)) {
 		log_warnx("mountpoint %s: stale FUSE mount (its daemon is gone); "
 		    "detaching it", path);

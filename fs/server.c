@@ -324,6 +324,7 @@ server_ctl_thread(void *arg)
 		log_info("the keeper is gone; %s", s->in_store ?
 		    "systemd keeps the mount for the next one" : "ending the mount");
 		if (!s->in_store && s->ctx->mountpoint != NULL &&
+		    mountpoint_fuse_fd(s->ctx->mountpoint) < 0 &&
 		    mountpoint_detach(s->ctx->mountpoint) != 0)
 			log_warn("unmount %s", s->ctx->mountpoint);
 		tree_freeze(s->ctx->tree);
