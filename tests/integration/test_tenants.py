@@ -1,0 +1,253 @@
+"""One host, many consumers: per-connector owners (access=), an unprivileged daemon handed a
+/dev/fuse descriptor by a privileged helper (/dev/fd/N), and a daemon inside an unprivileged
+user namespace (unshare -Urm). Other uids are taken with setpriv."""
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+
+import harness
+from harness import APP_ID, BINARY, SERVICE_TOKEN, TestCase, wait_until
+
+HANG = 20.0 if harness.SANITIZED else 10.0
+SLACK = "xoxb-demo-slack-token-0001"
+TENANT_A, TENANT_B, STRANGER = 61101, 61102, 61103
+
+
+def as_uid(uid, *cmd, gid=None):
+    """cmd run as uid (and gid, by default the same number), no supplementary groups."""
+    gid = uid if gid is None else gid
+    return subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid),
+                           "--clear-groups", "--"] + list(cmd),
+                          capture_output=True, text=True, timeout=HANG)
+
+
+def read_as(uid, path):
+    """(text, None) or (None, errno name) for cat path as uid."""
+    r = as_uid(uid, "cat", path)
+    if r.returncode == 0:
+        return r.stdout, None
+    if "Permission denied" in r.stderr:
+        return None, "EACCES"
+    if "No such file" in r.stderr:
+        return None, "ENOENT"
+    return None, r.stderr.strip()
+
+
+def traversable(path):
+    """Let other uids reach a mountpoint under a private temp folder."""
+    while path not in ("/", "/tmp"):
+        os.chmod(path, os.stat(path).st_mode | 0o011)
+        path = os.path.dirname(path)
+
+
+@contextlib.contextmanager
+def dev_fuse_open_to_all():
+    """/dev/fuse as Debian's udev rules make it (0666); some containers give 0600."""
+    mode = stat.S_IMODE(os.stat("/dev/fuse").st_mode)
+    os.chmod("/dev/fuse", 0o666)
+    try:
+        yield
+    finally:
+        os.chmod("/dev/fuse", mode)
+
+
+def daemon_env(emu):
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "BASE44_APP_ID": APP_ID,
+           "BASE44_SERVICE_TOKEN": SERVICE_TOKEN, "BASE44_API_URL": emu.url}
+    for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+# Lines an unprivileged daemon logs by design: no CAP_IPC_LOCK for its locked memory.
+UNPRIVILEGED_LINES = (r"not locked in memory", r"could not be locked", r"mlock")
+
+
+class AccessTest(TestCase):
+
+    def tenant_mount(self, *extra):
+        mnt = self.mount(["allow_other", "access=slack:%d" % TENANT_A,
+                          "access=github:%d:%d:0440" % (TENANT_B, TENANT_B)] + list(extra))
+        traversable(os.path.dirname(mnt.path))
+        return mnt
+
+    def test_each_tenant_reads_its_connector_and_gets_eacces_on_the_others(self):
+        mnt = self.tenant_mount()
+        slack = os.path.join(mnt.path, "slack", "access_token")
+        github = os.path.join(mnt.path, "github", "access_token")
+        notion = os.path.join(mnt.path, "notion", "access_token")
+        self.assertEqual((SLACK, None), read_as(TENANT_A, slack))
+        self.assertEqual((None, "EACCES"), read_as(TENANT_A, github))
+        self.assertEqual((None, "EACCES"), read_as(TENANT_A, notion))
+        self.assertEqual((None, "EACCES"), read_as(TENANT_B, slack))
+        self.assertEqual(None, read_as(TENANT_B, github)[1])
+        for path in (slack, github, notion):
+            self.assertEqual((None, "EACCES"), read_as(STRANGER, path), path)
+        # Every file and folder of a connector, not just the token.
+        for name in ("env", "connection.json"):
+            self.assertEqual((None, "EACCES"), read_as(TENANT_A, os.path.join(
+                mnt.path, "github", name)))
+        self.assertNotEqual(0, as_uid(TENANT_A, "ls", os.path.join(mnt.path, "github")).returncode)
+
+    def test_access_sets_owner_group_and_mode_and_folders_get_x_where_r_is(self):
+        mnt = self.tenant_mount()
+        st = os.stat(os.path.join(mnt.path, "github", "access_token"))
+        self.assertEqual((TENANT_B, TENANT_B, 0o440),
+                         (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)))
+        st = os.stat(os.path.join(mnt.path, "github", "connectionConfig"))
+        self.assertEqual((TENANT_B, 0o550), (st.st_uid, stat.S_IMODE(st.st_mode)))
+        # No GROUP or MODE: the mount's gid= and mode= (0400, folders 0500).
+        st = os.stat(os.path.join(mnt.path, "slack"))
+        self.assertEqual((TENANT_A, os.getgid(), 0o500),
+                         (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)))
+        # A connector with no rule: the mount's owner.
+        st = os.stat(os.path.join(mnt.path, "notion", "env"))
+        self.assertEqual((os.getuid(), 0o400), (st.st_uid, stat.S_IMODE(st.st_mode)))
+
+    def test_a_tenant_may_pass_the_root_but_not_list_it_or_the_control_folder(self):
+        mnt = self.tenant_mount()
+        root = os.stat(mnt.path)
+        self.assertEqual(0o511, stat.S_IMODE(root.st_mode))
+        self.assertNotEqual(0, as_uid(TENANT_A, "ls", mnt.path).returncode)
+        self.assertEqual((None, "EACCES"), read_as(
+            TENANT_A, os.path.join(mnt.path, ".connectorfs", "status.json")))
+        # Another connector's folder can be stat'ed by name (its owner and mode show, never
+        # a value): names are not secrets, values are.
+        r = as_uid(TENANT_A, "stat", "-c", "%u %a", os.path.join(mnt.path, "github"))
+        self.assertEqual((0, "%d 550\n" % TENANT_B), (r.returncode, r.stdout))
+
+    def test_access_is_given_in_an_fstab_style_option_list_too(self):
+        mnt = self.mount(["allow_other,access=slack:%d,access=notion:%d::0444"
+                          % (TENANT_A, TENANT_B)])
+        traversable(os.path.dirname(mnt.path))
+        self.assertEqual((SLACK, None), read_as(TENANT_A, os.path.join(mnt.path, "slack",
+                                                                      "access_token")))
+        notion = os.path.join(mnt.path, "notion", "access_token")
+        self.assertEqual(None, read_as(STRANGER, notion)[1], "0444 lets everyone read")
+
+    def test_bad_access_rules_are_refused_at_start_with_one_line(self):
+        cases = [
+            ("access=slack", "expected CONNECTOR:USER"),
+            ("access=slack:nobody-such-user", "is not a user name or number"),
+            ("access=slack:1001:1001:0640", "without write bits"),
+            ("access=Slack:1001", "is not a connector name"),
+            ("access=slack:1,access=slack:2", "slack already has an access= rule"),
+        ]
+        for opt, why in cases:
+            tmp = tempfile.mkdtemp(prefix="cfs-mnt-")
+            try:
+                r = subprocess.run([BINARY, "-f", "-o", opt, tmp], env=daemon_env(self.emu),
+                                   capture_output=True, text=True, timeout=HANG)
+            finally:
+                os.rmdir(tmp)
+            self.assertEqual(2, r.returncode, opt)
+            self.assertIn(why, r.stderr, opt)
+            self.assertEqual(1, len(r.stderr.splitlines()), r.stderr)
+
+
+class UnprivilegedTest(TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="cfs-unpriv-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        traversable(self.tmp)
+        self.mnt = os.path.join(self.tmp, "mnt")
+        os.mkdir(self.mnt)
+        os.chmod(self.mnt, 0o755)
+        self.log = os.path.join(self.tmp, "daemon.log")
+        open(self.log, "w").close()
+        os.chown(self.log, TENANT_A, TENANT_A)
+
+    def unmount(self):
+        if harness.mounted_fstype(self.mnt) is not None:
+            subprocess.run(["umount", "-l", self.mnt], capture_output=True)
+
+    def check_log(self, expected=()):
+        with open(self.log) as f:
+            text = f.read()
+        for secret in self.emu.all_secrets() | {SERVICE_TOKEN}:
+            self.assertNotIn(secret, text, "a token in the daemon log")
+        allowed = harness.INFO_LINES
+        for line in text.splitlines():
+            if any(p.search(line) for p in allowed):
+                continue
+            if any(word in line for word in UNPRIVILEGED_LINES + tuple(expected)):
+                continue
+            self.fail("unexpected daemon log line: %r\n%s" % (line, text))
+        return text
+
+    def test_a_daemon_with_no_privilege_serves_a_dev_fd_a_root_helper_mounted(self):
+        # The helper (root) opens /dev/fuse, mounts it with fd=3 for uid TENANT_A and hands
+        # the descriptor to the daemon, which runs as TENANT_A with no capability at all.
+        script = """
+            exec 3<>/dev/fuse
+            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(uid)d,group_id=%(uid)d,allow_other,default_permissions,ro,nosuid,nodev connectorfs "$MNT" || exit 90
+            exec setpriv --reuid %(uid)d --regid %(uid)d --clear-groups --inh-caps=-all \
+                --bounding-set=-all -- "$CFS" -f -o allow_other /dev/fd/3 >"$LOG" 2>&1
+        """ % {"uid": TENANT_A}
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=BINARY, LOG=self.log)
+        p = subprocess.Popen(["sh", "-c", script], env=env)
+        self.addCleanup(self.unmount)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        token = os.path.join(self.mnt, "slack", "access_token")
+        self.assertTrue(wait_until(lambda: read_as(TENANT_A, token)[1] is None, HANG),
+                        open(self.log).read())
+        self.assertEqual((SLACK, None), read_as(TENANT_A, token))
+        with open("/proc/%d/status" % p.pid) as f:
+            status = f.read()
+        self.assertIn("CapEff:\t0000000000000000", status)
+        self.assertIn("Uid:\t%d" % TENANT_A, status)
+        # The files are the daemon user's; a stranger is refused by the kernel.
+        self.assertEqual((None, "EACCES"), read_as(STRANGER, token))
+        # A rotation and a forced refresh work as in any mount.
+        rotated = self.emu.rotate("slack")
+        self.assertEqual("slack generation 2\n", read_as(
+            TENANT_A, os.path.join(self.mnt, ".connectorfs", "refresh", "slack"))[0])
+        self.assertEqual((rotated, None), read_as(TENANT_A, token))
+        p.terminate()
+        self.assertEqual(0, p.wait(HANG))
+        self.check_log()
+
+    def test_dev_fd_that_is_not_an_open_dev_fuse_is_refused_with_one_line(self):
+        with open("/dev/null") as f:
+            for arg, why, fds in (("/dev/fd/99", "descriptor 99 is not open", ()),
+                                  ("/dev/fd/0", "descriptors 0-2 are stdin, stdout and stderr",
+                                   ()),
+                                  ("/dev/fd/%d" % f.fileno(),
+                                   "descriptor %d is not /dev/fuse" % f.fileno(),
+                                   (f.fileno(),))):
+                r = subprocess.run([BINARY, "-f", arg], env=daemon_env(self.emu),
+                                   capture_output=True, text=True, timeout=HANG,
+                                   pass_fds=fds)
+                self.assertEqual(2, r.returncode, arg)
+                self.assertEqual(1, len(r.stderr.splitlines()), r.stderr)
+                self.assertIn(why, r.stderr, arg)
+
+    def test_it_mounts_and_serves_inside_an_unprivileged_user_namespace(self):
+        script = """
+            "$CFS" -f "$MNT" >"$LOG" 2>&1 & pid=$!
+            i=0
+            while [ $i -lt 200 ] && ! cat "$MNT/slack/access_token" >/dev/null 2>&1; do
+                sleep 0.05; i=$((i + 1))
+            done
+            cat "$MNT/slack/access_token"; echo
+            grep " $MNT " /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1
+            kill -TERM $pid; wait $pid; echo "exit $?"
+        """
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=BINARY, LOG=self.log)
+        os.chown(self.mnt, TENANT_A, TENANT_A)
+        with dev_fuse_open_to_all():
+            r = as_uid(TENANT_A, "env", *["%s=%s" % kv for kv in env.items()],
+                       "unshare", "-Urm", "sh", "-c", script)
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertEqual([SLACK, "fuse.connectorfs", "exit 0"], r.stdout.splitlines(), r.stdout)
+        self.assertIsNone(harness.mounted_fstype(self.mnt), "the mount leaked out of the namespace")
+        self.check_log()
