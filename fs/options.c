@@ -239,7 +239,7 @@ options_parse(int argc, char *argv[], struct options *o)
 void
 options_print_help(const char *progname)
 {
-	printf("usage: %s [options] MOUNTPOINT\n"
+	printf("usage: %s [options] MOUNTPOINT|/dev/fd/N\n"
 	    "       %s SOURCE MOUNTPOINT -o OPTIONS   (as mount(8) runs it)\n"
 	    "       %s upgrade [--timeout SECONDS] MOUNTPOINT\n"
 	    "                           hand a running mount to the binary now installed\n"
@@ -286,6 +286,8 @@ options_print_help(const char *progname)
 	    "    uid=USER, gid=GROUP    owner of every file (default: the mounting user)\n"
 	    "    mode=OCTAL             file mode, no write bit (default %04o)\n"
 	    "    dir_mode=OCTAL         folder mode, no write bit (default %04o)\n"
+	    "    access=CONNECTOR:USER[:GROUP[:MODE]]\n"
+	    "                           one connector's owner, group and mode (repeatable)\n"
 	    "    cacert=FILE            CA bundle for a private CA\n"
 	    "    audit=FILE             append a JSON line per open of a connector file\n"
 	    "                           (opens then reach the daemon: slower warm reads)\n"

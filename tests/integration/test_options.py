@@ -35,7 +35,7 @@ REFUSED = [
 ]
 
 HELP_OPTIONS = ("app_id", "api_url", "token_file", "connectors", "ttl", "negative_ttl",
-                "max_stale", "timeout", "uid", "gid", "mode", "dir_mode", "cacert")
+                "max_stale", "timeout", "uid", "gid", "mode", "dir_mode", "access", "cacert")
 
 
 class CommandLineTest(TestCase):
