@@ -94,6 +94,8 @@ wait_main(int argc, char *argv[])
 	for (k = 0; k < watch_set_count(ws); k++)
 		if (watch_set_changed(ws, k))
 			printf("%s\n", watch_set_path(ws, k));
+	/* Before the free: closing an inotify instance waits for an RCU grace period (ms). */
+	n = fflush(stdout) == 0 ? 0 : 2;
 	watch_set_free(&ws);
-	return fflush(stdout) == 0 ? 0 : 2;
+	return n;
 }

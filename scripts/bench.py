@@ -7,13 +7,16 @@ baseline alternate, so machine noise hits both alike) and ratios are what
 to read. Prints one Markdown table. Needs root (tmpfs and FUSE mounts).
 """
 import argparse
+import ctypes
 import http.client
 import json
 import os
 import random
+import select
 import threading
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -23,8 +26,96 @@ from cfs_tools import control, is_mounted, rss_kib, server_pid  # scripts/ is on
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from harness import ReaderLoad  # noqa: E402  (the four readers of test_takeover.py)
+from harness import ReaderLoad, refresh_path  # noqa: E402  (the readers of test_takeover.py)
 TOKEN = "xoxb-bench-token-0123456789-abcdefghijklmnopqrs"  # 48 bytes, as PERF.md
+IN_DELETE_SELF, IN_IGNORED = 0x400, 0x8000
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+class Inotify:
+    """An inotify instance through libc. A thread of its own reads it and stamps each event
+    with time.perf_counter() as it comes, also while the main thread is blocked in a read."""
+
+    def __init__(self):
+        self.fd = LIBC.inotify_init1(os.O_CLOEXEC)
+        if self.fd < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "inotify_init1: " + os.strerror(e))
+        self.events = []  # (perf_counter, wd, mask)
+        self.cond = threading.Condition()
+        self.done = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def watch(self, path, mask):
+        wd = LIBC.inotify_add_watch(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "inotify_add_watch %s: %s" % (path, os.strerror(e)))
+        return wd
+
+    def _read(self):
+        while not self.done:
+            if not select.select([self.fd], [], [], 0.1)[0]:
+                continue
+            t = time.perf_counter()
+            buf = os.read(self.fd, 65536)
+            with self.cond:
+                off = 0
+                while off + 16 <= len(buf):  # struct inotify_event: wd, mask, cookie, len, name
+                    wd, mask, _, n = struct.unpack_from("iIII", buf, off)
+                    self.events.append((t, wd, mask))
+                    off += 16 + n
+                self.cond.notify_all()
+
+    def wait_for(self, wd, mask, timeout):
+        """The time of the first event on wd with a bit of mask; None after timeout."""
+        def first():
+            return next((t for t, w, m in self.events if w == wd and m & mask), None)
+        with self.cond:
+            self.cond.wait_for(lambda: first() is not None, timeout)
+            return first()
+
+    def close(self):
+        self.done = True
+        self.thread.join()
+        os.close(self.fd)
+
+
+def cpu_ms(pid):
+    """utime + stime of pid, all its threads, in ms (/proc/PID/stat, clock ticks)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def run_ms(pid):
+    """Time on a CPU of pid's threads alive now, in ms (/proc/PID/task/*/schedstat, in ns:
+    exact where utime + stime count 10 ms ticks); None where the kernel keeps no schedstat."""
+    if not os.path.exists("/proc/self/schedstat"):
+        return None
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:  # a thread that just ended
+            pass
+    return total / 1e6
+
+
+def inotify_armed(pid):
+    """Whether pid holds an inotify watch (`connectorfs wait` adds its watches once it has
+    looked at every path: from then on any change ends it)."""
+    fdinfo = "/proc/%d/fdinfo" % pid
+    try:
+        for fd in os.listdir(fdinfo):
+            with open(os.path.join(fdinfo, fd)) as f:
+                if "inotify wd:" in f.read():
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 class Bench:
@@ -168,6 +259,134 @@ class Bench:
         if res.stuck:
             raise SystemExit("bench: a reader hung during %s: %s" % (event, res.describe()))
         return res
+
+    def refresh(self, mnt, name):
+        """A forced refresh of name: one read of .connectorfs/refresh/NAME through a fresh open
+        (as harness.refresh()), which returns once the next open sees the new value. Returns
+        (perf_counter before the open, perf_counter as the read returned, its text)."""
+        t0 = time.perf_counter()
+        fd = os.open(refresh_path(mnt, name), os.O_RDONLY)
+        try:
+            text = os.read(fd, 4096)
+            t1 = time.perf_counter()
+        finally:
+            os.close(fd)
+        return t0, t1, text.decode()
+
+    def notice_inotify(self, mnt, rounds):
+        """rounds rotations of slack, each picked up by a forced refresh while an inotify watch
+        sits on MOUNT/slack/access_token (re-armed on the new inode after each). Returns, in
+        seconds, [refresh start -> IN_DELETE_SELF], [refresh return -> it], [refresh took]."""
+        path = os.path.join(mnt, "slack", "access_token")
+        from_start, from_return, took = [], [], []
+        ino = Inotify()
+        try:
+            for _ in range(rounds):
+                wd = ino.watch(path, IN_DELETE_SELF)
+                token = control(self.url, "POST", "rotate/slack", {})["access_token"]
+                t0, t1, text = self.refresh(mnt, "slack")
+                if not text.startswith("slack generation "):
+                    raise SystemExit("bench: refresh/slack answered %r" % text)
+                t = ino.wait_for(wd, IN_DELETE_SELF, 10)
+                if t is None or ino.wait_for(wd, IN_IGNORED, 10) is None:
+                    raise SystemExit("bench: no IN_DELETE_SELF, IN_IGNORED on %s in the 10 s "
+                                     "after a refresh" % path)
+                from_start.append(t - t0)
+                from_return.append(t - t1)
+                took.append(t1 - t0)
+                with open(path) as f:
+                    if f.read() != token:
+                        raise SystemExit("bench: %s is not the rotated token after the "
+                                         "refresh" % path)
+        finally:
+            ino.close()
+        return from_start, from_return, took
+
+    def notice_wait(self, mnt, rounds):
+        """rounds times: `connectorfs wait MOUNT/slack/access_token`, once its watch is armed
+        a rotation and a forced refresh. Returns, in seconds from the refresh read's return,
+        [the waiter printed the path], [it has exited (and is reaped)]; and [spawn -> armed]."""
+        path = os.path.join(mnt, "slack", "access_token")
+        printed_after, exit_after, armed_after = [], [], []
+        for _ in range(rounds):
+            spawned = time.perf_counter()
+            p = subprocess.Popen([self.args.binary, "wait", "--timeout", "30", path],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.procs.append(p)
+            while not inotify_armed(p.pid):
+                if p.poll() is not None or time.perf_counter() > spawned + 10:
+                    raise SystemExit("bench: `connectorfs wait %s` did not arm: %s" %
+                                     (path, p.stderr.read() if p.poll() is not None else ""))
+                time.sleep(0.001)
+            armed_after.append(time.perf_counter() - spawned)
+            seen = []  # (line, when printed), (status, when reaped)
+
+            def reap():
+                seen.append((p.stdout.readline(), time.perf_counter()))
+                seen.append((p.wait(), time.perf_counter()))
+            reaper = threading.Thread(target=reap)
+            reaper.start()
+            control(self.url, "POST", "rotate/slack", {})
+            _, t1, _ = self.refresh(mnt, "slack")
+            reaper.join(10)
+            if len(seen) < 2:
+                raise SystemExit("bench: `connectorfs wait %s` still running 10 s after a "
+                                 "refresh" % path)
+            (line, printed), (status, reaped) = seen
+            if status != 0 or line != path + "\n":
+                raise SystemExit("bench: `connectorfs wait %s` exited %d, printed %r, %r" %
+                                 (path, status, line, p.stderr.read()))
+            p.stdout.close()
+            p.stderr.close()
+            printed_after.append(printed - t1)
+            exit_after.append(reaped - t1)
+        return printed_after, exit_after, armed_after
+
+    def idle_waiters(self, mnt, n, seconds):
+        """n `connectorfs wait` on MOUNT/slack/access_token and MOUNT/slack (every other one),
+        idle for `seconds` past a 1 s settling. Returns (the seconds; how many had an inotify
+        watch; CPU ms of the waiters, and of the server, each as (utime + stime, schedstat);
+        the slack requests the emulator got)."""
+        paths = [os.path.join(mnt, "slack", "access_token"), os.path.join(mnt, "slack")]
+        waiters = []
+
+        def cpu(pids):
+            runs = [run_ms(pid) for pid in pids]
+            return (sum(cpu_ms(pid) for pid in pids),
+                    None if None in runs else sum(runs))
+        try:
+            for i in range(n):
+                waiters.append(subprocess.Popen([self.args.binary, "wait", paths[i % 2]],
+                                                stdout=subprocess.DEVNULL))
+                self.procs.append(waiters[-1])
+            deadline = time.time() + 10  # all armed, or running on their 1 s stat alone
+            while not all(inotify_armed(w.pid) for w in waiters) and time.time() < deadline:
+                time.sleep(0.05)
+            armed = sum(inotify_armed(w.pid) for w in waiters)
+            time.sleep(1)
+            pids = [w.pid for w in waiters]
+            server = server_pid(mnt)
+            before = self.count("slack")
+            t0 = time.perf_counter()
+            w0, s0 = cpu(pids), cpu([server])
+            time.sleep(seconds)
+            w1, s1 = cpu(pids), cpu([server])
+            took = time.perf_counter() - t0
+            requests = self.count("slack") - before
+            gone = [w for w in waiters if w.poll() is not None]
+            if gone:
+                raise SystemExit("bench: %d of %d idle `connectorfs wait` exited (first: %d)" %
+                                 (len(gone), n, gone[0].returncode))
+        finally:
+            for w in waiters:
+                if w.poll() is None:
+                    w.kill()
+            for w in waiters:
+                w.wait()
+
+        def delta(x0, x1):
+            return tuple(None if v0 is None else v1 - v0 for v0, v1 in zip(x0, x1))
+        return took, armed, delta(w0, w1), delta(s0, s1), requests
 
     def count(self, type_):
         return control(self.url, "GET", "counts").get(type_, 0)
@@ -419,6 +638,48 @@ def main():
                          f"({sum(r.ops for r in got[event])} ops)",
                          str(sum(r.failed for r in got[event])),
                          f"{sum(r.failed for r in got[None])} (no takeover)", None, "0"))
+
+        # Noticing a change: a rotation picked up by a forced refresh reaches an inotify watch
+        # on the value file (IN_DELETE_SELF: its old inode deleted under its name) and ends a
+        # `connectorfs wait`; then what idle waiters cost. The daemon tells the kernel before it
+        # answers the refresh, so the event may come before the read returns: it is timed from
+        # the read's start, and from its return (≤ 0: it came first). A waiter is armed before
+        # the rotation: its start is not counted, its exit is (closing an inotify instance
+        # waits for an RCU grace period, milliseconds). Rotates slack, so it comes last (and
+        # puts TOKEN back).
+        mnt_n, _ = b.mount("mnt-notice", "ttl=60")
+        assert open(os.path.join(mnt_n, "slack", "access_token")).read() == TOKEN
+        from_start, from_return, took = b.notice_inotify(mnt_n, max(5, 20 // scale))
+        med_worst = lambda v: (f"{statistics.median(v) * 1000:.2f} / "  # noqa: E731
+                               f"{max(v) * 1000:.2f} ms")
+        rows.append((f"inotify IN_DELETE_SELF on slack/access_token, from a forced refresh's "
+                     f"start; from its return (≤ 0: came before it) (median / worst of "
+                     f"{len(took)})", f"{med_worst(from_start)}; {med_worst(from_return)}",
+                     f"{med_worst(took)} (the refresh read)",
+                     statistics.median(from_start) / statistics.median(took), "≤ 1×"))
+        printed, exited, armed_after = b.notice_wait(mnt_n, max(3, 10 // scale))
+        rows.append((f"`connectorfs wait slack/access_token` exit (path printed), from a forced "
+                     f"refresh's return (median / worst of {len(exited)})",
+                     f"{med_worst(exited)} ({med_worst(printed)})",
+                     f"{statistics.median(armed_after) * 1000:.1f} ms (its start, spawn → "
+                     "armed: not counted)", None, "< 1 s"))
+        idle_ttl, idle_n = 5, 100
+        mnt_i, _ = b.mount("mnt-idle", f"ttl={idle_ttl}")
+        assert open(os.path.join(mnt_i, "slack", "access_token")).read() != TOKEN  # rotated
+        idle_s, armed, (w_ticks, w_run), (s_ticks, s_run), n = b.idle_waiters(
+            mnt_i, idle_n, 10 if not args.quick else 4)
+        cpu = lambda ticks, run: (f"{ticks:.0f} ms" if run is None  # noqa: E731
+                                  else f"{run:.0f} ms (utime+stime {ticks:.0f} ms)")
+        no_inotify = "" if armed == idle_n else f"; {idle_n - armed} with no inotify"
+        rows.append((f"{idle_n} idle `connectorfs wait` ({idle_n // 2} on slack/access_token, "
+                     f"{idle_n - idle_n // 2} on slack/{no_inotify}), "
+                     f"ttl={idle_ttl}: CPU in {idle_s:.0f} s; the server's; slack requests",
+                     f"{cpu(w_ticks, w_run)} = "
+                     f"{(w_ticks if w_run is None else w_run) / (idle_s * 10):.2f} % of a core",
+                     f"server {cpu(s_ticks, s_run)}; requests: {n}", None,
+                     f"requests ≤ {int(idle_s + 0.5) // idle_ttl + 1}"))
+        control(b.url, "PUT", "connections/slack", {"access_token": TOKEN,
+                                                    "connection_config": None})
     finally:
         b.cleanup()
 
