@@ -55,7 +55,7 @@ struct control_wait {
 struct control_job {
 	struct control *ctl;
 	uint64_t ino;
-	char name[NAME_CONNECTOR_MAX + 1];
+	char name[NAME_CONNECTION_MAX + 1];
 };
 
 struct control {
@@ -220,7 +220,8 @@ control_getattr(struct cfs_ctx *ctx, const struct tree_node *n, struct stat *st,
 	int known = 0;
 
 	*timeout = 0;
-	if (n->kind == NODE_ROOT || n->kind == NODE_CTL_DIR || n->kind == NODE_REFRESH) {
+	if (n->kind == NODE_ROOT || n->kind == NODE_CTL_DIR || n->kind == NODE_REFRESH ||
+	    n->kind == NODE_WORKSPACE_DIR) {
 		attr_dir(ctx, NULL, n->ino, ctx->mount_wall_ms, st);
 		*timeout = ATTR_STATIC_TIMEOUT;
 		return 0;
@@ -309,7 +310,7 @@ struct control_lines {
 static void
 control_append_line(struct buf *b, const char *fmt, const char *name, const char *what)
 {
-	char line[NAME_CONNECTOR_MAX + 128];
+	char line[NAME_CONNECTION_MAX + 128];
 
 	snprintf(line, sizeof(line), fmt, name, what);
 	(void)buf_append_str(b, line);
@@ -379,10 +380,10 @@ control_job_main(void *arg)
 		rc = control_sync(c, job->name);
 		if (err != CFS_OK)
 			rc = err_to_errno(err);
-		if (rc == 0 && (bytes = malloc(NAME_CONNECTOR_MAX + 40)) == NULL)
+		if (rc == 0 && (bytes = malloc(NAME_CONNECTION_MAX + 40)) == NULL)
 			rc = ENOMEM;
 		if (rc == 0)
-			len = (size_t)snprintf(bytes, NAME_CONNECTOR_MAX + 40,
+			len = (size_t)snprintf(bytes, NAME_CONNECTION_MAX + 40,
 			    "%s generation %llu\n", job->name, generation);
 	}
 	tree_ctl_set(c->ctx->tree, job->ino, bytes, len, rc);

@@ -53,11 +53,19 @@ dir_add(void *arg, const char *name, uint64_t ino, mode_t type)
 	return 0;
 }
 
+/* A connector is listed once it has been fetched with success since the mount. */
 static void
 dir_collect_fetched(const struct cache_stat *st, void *arg)
 {
-	/* A connector is listed once it has been fetched with success since the mount. */
-	if (st->ever_fetched)
+	if (st->ever_fetched && name_workspace_id(st->name) == NULL)
+		name_list_add(arg, st->name);
+}
+
+/* The same for workspace connectors: the API has no list of them. */
+static void
+dir_collect_workspace(const struct cache_stat *st, void *arg)
+{
+	if (st->ever_fetched && name_workspace_id(st->name) != NULL)
 		name_list_add(arg, st->name);
 }
 
@@ -74,6 +82,26 @@ dir_collect_listed(const char *name, void *arg)
 
 	(void)cache_declare(l->ctx->cache, name);
 	name_list_add(l->names, name);
+}
+
+/* Each connector's folder, under its name in the folder listed (a workspace one by id). */
+static int
+dir_add_connectors(struct cfs_ctx *ctx, struct dir_snapshot *d, const struct name_list *l)
+{
+	const char *id;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < l->n && rc == 0; i++) {
+		struct tree_connector *c = tree_connector(ctx->tree, l->names[i]);
+
+		id = name_workspace_id(l->names[i]);
+		if (c == NULL)
+			rc = -1;
+		else
+			rc = dir_add(d, id != NULL ? id : l->names[i], c->dir->ino, S_IFDIR);
+	}
+	return rc;
 }
 
 static int
@@ -95,14 +123,25 @@ dir_fill_root(struct cfs_ctx *ctx, struct dir_snapshot *d)
 	}
 	name_list_sort_unique(&l);
 	rc |= dir_add(d, tree_kind_name(NODE_CTL_DIR), TREE_CTL_INO, S_IFDIR);
-	for (i = 0; i < l.n && rc == 0; i++) {
-		struct tree_connector *c = tree_connector(ctx->tree, l.names[i]);
+	rc |= dir_add(d, tree_kind_name(NODE_WORKSPACE_DIR), TREE_WORKSPACE_INO, S_IFDIR);
+	rc |= dir_add_connectors(ctx, d, &l);
+	name_list_clear(&l);
+	return rc;
+}
 
-		if (c == NULL)
-			rc = -1;
-		else
-			rc = dir_add(d, l.names[i], c->dir->ino, S_IFDIR);
+static int
+dir_fill_workspace(struct cfs_ctx *ctx, struct dir_snapshot *d)
+{
+	struct name_list l = NAME_LIST_INIT;
+	int rc;
+
+	cache_foreach(ctx->cache, dir_collect_workspace, &l);
+	if (l.oom) {
+		name_list_clear(&l);
+		return -1;
 	}
+	name_list_sort_unique(&l);
+	rc = dir_add_connectors(ctx, d, &l);
 	name_list_clear(&l);
 	return rc;
 }
@@ -161,12 +200,17 @@ dir_open(fuse_req_t req, struct cfs_ctx *ctx, const struct tree_node *n,
 		return ENOMEM;
 	d->req = req;
 	parent = n->kind == NODE_CONFIG_DIR ? n->conn->dir->ino :
-	    n->kind == NODE_REFRESH ? TREE_CTL_INO : TREE_ROOT_INO;
+	    n->kind == NODE_REFRESH ? TREE_CTL_INO :
+	    n->kind == NODE_CONN_DIR && name_workspace_id(n->conn->name) != NULL ?
+	    TREE_WORKSPACE_INO : TREE_ROOT_INO;
 	rc |= dir_add(d, ".", n->ino, S_IFDIR);
 	rc |= dir_add(d, "..", parent, S_IFDIR);
 	switch (n->kind) {
 	case NODE_ROOT:
 		rc |= dir_fill_root(ctx, d);
+		break;
+	case NODE_WORKSPACE_DIR:
+		rc |= dir_fill_workspace(ctx, d);
 		break;
 	case NODE_CTL_DIR:
 	case NODE_REFRESH:

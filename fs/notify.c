@@ -21,7 +21,7 @@
 struct notify_item {
 	struct notify_item *next;
 	unsigned long long ticket;	/* done once n->done reaches it */
-	char name[NAME_CONNECTOR_MAX + 1];
+	char name[NAME_CONNECTION_MAX + 1];
 };
 
 struct notifier {
@@ -77,7 +77,10 @@ notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 		 * (a 404 kept for negative_ttl). Forget that, so a refresh or a
 		 * SIGHUP that finds it is seen at once.
 		 */
-		notify_entry(ctx, TREE_ROOT_INO, name);
+		if (name_workspace_id(name) != NULL)
+			notify_entry(ctx, TREE_WORKSPACE_INO, name_workspace_id(name));
+		else
+			notify_entry(ctx, TREE_ROOT_INO, name);
 		return;
 	}
 	if (cache_peek(ctx->cache, name, &v) == CFS_OK) {

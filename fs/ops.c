@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -121,8 +122,9 @@ ops_cache_errno(struct cfs_ctx *ctx, enum cfs_err err, struct fuse_entry_param *
 	return err_to_errno(err);
 }
 
+/* A connector's folder by its name in the daemon: an app connector's, or "connectors/ID". */
 static int
-ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name,
+ops_lookup_connection(fuse_req_t req, struct cfs_ctx *ctx, const char *name,
     struct fuse_entry_param *e)
 {
 	struct tree_connector *c;
@@ -130,16 +132,6 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name,
 	struct stat st;
 	enum cfs_err err;
 
-	if (tree_child_kind(NODE_ROOT, name) == NODE_CTL_DIR) {
-		attr_dir(ctx, NULL, TREE_CTL_INO, ctx->mount_wall_ms, &st);
-		ops_entry(e, &st, ATTR_STATIC_TIMEOUT);
-		return 0;
-	}
-	if (!name_is_connector(name)) {
-		/* No request: shells and tools probe .git, Desktop.ini, ... */
-		ops_negative(e, OPS_IMPOSSIBLE_TIMEOUT);
-		return 0;
-	}
 	err = ops_cache_get(req, ctx, name, &v);
 	if (err != CFS_OK)
 		return ops_cache_errno(ctx, err, e);
@@ -152,6 +144,47 @@ ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name,
 	ops_entry(e, &st, attr_timeout(ctx, &v));
 	cache_view_release(&v);
 	return 0;
+}
+
+static int
+ops_lookup_root(fuse_req_t req, struct cfs_ctx *ctx, const char *name,
+    struct fuse_entry_param *e)
+{
+	struct stat st;
+
+	switch (tree_child_kind(NODE_ROOT, name)) {
+	case NODE_CTL_DIR:
+		attr_dir(ctx, NULL, TREE_CTL_INO, ctx->mount_wall_ms, &st);
+		ops_entry(e, &st, ATTR_STATIC_TIMEOUT);
+		return 0;
+	case NODE_WORKSPACE_DIR:
+		attr_dir(ctx, NULL, TREE_WORKSPACE_INO, ctx->mount_wall_ms, &st);
+		ops_entry(e, &st, ATTR_STATIC_TIMEOUT);
+		return 0;
+	default:
+		break;
+	}
+	if (!name_is_connector(name)) {
+		/* No request: shells and tools probe .git, Desktop.ini, ... */
+		ops_negative(e, OPS_IMPOSSIBLE_TIMEOUT);
+		return 0;
+	}
+	return ops_lookup_connection(req, ctx, name, e);
+}
+
+/* connectors/ID: a workspace connector, asked for by id. */
+static int
+ops_lookup_workspace(fuse_req_t req, struct cfs_ctx *ctx, const char *id,
+    struct fuse_entry_param *e)
+{
+	char name[NAME_CONNECTION_MAX + 1];
+
+	if (!name_is_workspace_id(id)) {
+		ops_negative(e, OPS_IMPOSSIBLE_TIMEOUT);	/* no request, as at the root */
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%s%s", NAME_WORKSPACE_PREFIX, id);
+	return ops_lookup_connection(req, ctx, name, e);
 }
 
 /* A file or connectionConfig/ inside a connector folder. */
@@ -208,6 +241,8 @@ ops_do_lookup(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t parent, const char
 	switch (p->kind) {
 	case NODE_ROOT:
 		return ops_lookup_root(req, ctx, name, e);
+	case NODE_WORKSPACE_DIR:
+		return ops_lookup_workspace(req, ctx, name, e);
 	case NODE_CTL_DIR:
 	case NODE_REFRESH:
 		rc = control_lookup(ctx, p, name, e);
@@ -284,7 +319,7 @@ ops_do_open(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino, struct fuse_fil
 		return ENOSYS;
 	if (ctx->audit != NULL && n->conn != NULL) {
 		const struct fuse_ctx *who = fuse_req_ctx(req);
-		char path[NAME_CONNECTOR_MAX + NAME_KEY_MAX + 40];
+		char path[NAME_CONNECTION_MAX + NAME_KEY_MAX + 40];
 
 		tree_node_path(n, path, sizeof(path));
 		(void)audit_record(ctx->audit, who->uid, who->gid, who->pid, path);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base44.h"
+#include "names.h"
 #include "redact.h"
 #include "decode.h"
 #include "http.h"
@@ -24,6 +25,7 @@ struct base44_client {
 	pthread_mutex_t token_lock;
 	char *service_token;	/* secret memory */
 	char *api_key;		/* secret memory; kept only to redact it */
+	char *proxy_password;	/* secret memory; kept only to redact it */
 };
 
 int
@@ -58,13 +60,20 @@ int
 base44_token_url(char *out, size_t outsz, const char *api_url, const char *app_id,
     const char *type)
 {
+	const char *id = name_workspace_id(type);
 	char enc[3 * 256 + 1];
 	int n;
 
+	/*
+	 * A workspace connector ("connectors/ID") is asked for by id, as the
+	 * SDK's getWorkspaceConnection(connectorId) does: .../tokens/connectors/ID.
+	 */
+	if (id != NULL)
+		type = id;
 	if (strlen(type) > 256 || base44_encode_component(type, enc, sizeof(enc)) < 0)
 		return -1;
-	n = snprintf(out, outsz, "%s/api/apps/%s/external-auth/tokens/%s", api_url,
-	    app_id, enc);
+	n = snprintf(out, outsz, "%s/api/apps/%s/external-auth/tokens/%s%s", api_url,
+	    app_id, id != NULL ? NAME_WORKSPACE_PREFIX : "", enc);
 	if (n < 0 || (size_t)n >= outsz)
 		return -1;
 	return n;
@@ -78,6 +87,9 @@ base44_client_new(const struct base44_options *opts, struct base44_client **out)
 		.body_max = opts->body_max,
 		.cacert = opts->cacert,
 		.verbose = opts->verbose,
+		.proxy = opts->proxy,
+		.proxy_user = opts->proxy_user,
+		.proxy_password = opts->proxy_password,
 	};
 	struct base44_client *c;
 	enum cfs_err err;
@@ -94,6 +106,10 @@ base44_client_new(const struct base44_options *opts, struct base44_client **out)
 	c->api_url = strdup(opts->api_url);
 	c->app_id = strdup(opts->app_id);
 	if (c->api_url == NULL || c->app_id == NULL)
+		goto fail;
+	if (opts->proxy_password != NULL && opts->proxy_password[0] != '\0' &&
+	    (c->proxy_password = secret_strndup(opts->proxy_password,
+	    strlen(opts->proxy_password))) == NULL)
 		goto fail;
 	/* --list needs no service token; every fetch does. */
 	if (opts->service_token != NULL) {
@@ -122,6 +138,7 @@ base44_client_free(struct base44_client **cp)
 	free(c->app_id);
 	secret_free(c->service_token);
 	secret_free(c->api_key);
+	secret_free(c->proxy_password);
 	pthread_mutex_destroy(&c->token_lock);
 	free(c);
 }
@@ -174,13 +191,14 @@ base44_client_connects(struct base44_client *c)
 
 /*
  * Redact from msg every secret the client knows (the service token, the
- * management key) and extra (the credential of this request, or NULL),
- * longest first so that a secret inside another cannot leave a part behind.
+ * management key, the proxy password) and extra (the credential of this
+ * request, or NULL), longest first so that a secret inside another cannot
+ * leave a part behind.
  */
 static void
 base44_redact(struct base44_client *c, const char *extra, char *msg, size_t msgsz)
 {
-	const char *s[3], *t;
+	const char *s[4], *t;
 	size_t n = 0, i, j;
 
 	pthread_mutex_lock(&c->token_lock);
@@ -188,6 +206,8 @@ base44_redact(struct base44_client *c, const char *extra, char *msg, size_t msgs
 		s[n++] = c->service_token;
 	if (c->api_key != NULL)
 		s[n++] = c->api_key;
+	if (c->proxy_password != NULL)
+		s[n++] = c->proxy_password;
 	if (extra != NULL)
 		s[n++] = extra;
 	for (i = 1; i < n; i++)

@@ -41,7 +41,7 @@ struct cache_entry {
 	struct table_link link;		/* in cache->entries, by name */
 	struct cache_entry *queue_next;	/* refresh queue */
 	struct cache_entry *lru_prev, *lru_next;	/* unknown names only */
-	char name[NAME_CONNECTOR_MAX + 1];
+	char name[NAME_CONNECTION_MAX + 1];
 	struct connection *value;
 	int servable;		/* value may be served (not ended by 4xx/SIGHUP) */
 	int ever_fetched;
@@ -260,7 +260,7 @@ cache_add_locked(struct cache *c, const char *name, int known, struct cache_entr
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return CFS_ERR_NO_MEMORY;
-	strcpy(e->name, name);	/* checked by name_is_connector(): fits */
+	strcpy(e->name, name);	/* checked by name_is_connection(): fits */
 	table_add(&c->entries, &e->link, name_hash(name));
 	e->known = known;
 	if (!known) {
@@ -1003,7 +1003,7 @@ cache_get_cancellable(struct cache *c, const char *name, struct cache_view *view
 	int outcome_ready = 0;
 
 	memset(view, 0, sizeof(*view));
-	if (!name_is_connector(name))
+	if (!name_is_connection(name))
 		return CFS_ERR_NOT_FOUND;
 	pthread_mutex_lock(&c->lock);
 	err = cache_entry_for(c, name, &e);
@@ -1233,7 +1233,7 @@ cache_refresh(struct cache *c, const char *name, unsigned long long *generation,
 	cache_result_plain(CFS_OK, res);
 	if (generation != NULL)
 		*generation = 0;
-	if (!name_is_connector(name))
+	if (!name_is_connection(name))
 		return CFS_ERR_NOT_FOUND;
 	pthread_mutex_lock(&c->lock);
 	err = cache_entry_for(c, name, &e);
@@ -1381,7 +1381,7 @@ cache_declare(struct cache *c, const char *name)
 	struct cache_entry *e;
 	enum cfs_err err;
 
-	if (!name_is_connector(name))
+	if (!name_is_connection(name))
 		return CFS_ERR_INVALID;
 	pthread_mutex_lock(&c->lock);
 	err = cache_known_entry_locked(c, name, &e);
@@ -1397,7 +1397,7 @@ cache_restore(struct cache *c, const char *name, struct connection *value,
 	enum cfs_err err;
 	long long now, wall, age;
 
-	if (!name_is_connector(name))
+	if (!name_is_connection(name))
 		return CFS_ERR_INVALID;
 	pthread_mutex_lock(&c->lock);
 	err = cache_known_entry_locked(c, name, &e);

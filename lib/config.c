@@ -170,7 +170,8 @@ config_set_connectors(struct config *cfg, const char *value, char *msg, size_t m
 
 		if (!name_is_connector(tok)) {
 			snprintf(msg, msgsz, "connectors=: '%.64s' is not a connector name "
-			    "(lower-case letters, digits, '_' and '-', at most 64)", tok);
+			    "(lower-case letters, digits, '_' and '-', at most 64; '%s' is the "
+			    "workspace connectors' folder)", tok, NAME_WORKSPACE_DIR);
 			goto out;
 		}
 		grown = realloc(list, (n + 1) * sizeof(*list));
@@ -205,7 +206,8 @@ config_add_connector(struct config *cfg, const char *name, char *msg, size_t msg
 
 	if (!name_is_connector(name)) {
 		snprintf(msg, msgsz, "connectors=: '%.64s' is not a connector name "
-		    "(lower-case letters, digits, '_' and '-', at most 64)", name);
+		    "(lower-case letters, digits, '_' and '-', at most 64; '%s' is the "
+		    "workspace connectors' folder)", name, NAME_WORKSPACE_DIR);
 		return CFS_ERR_INVALID;
 	}
 	for (i = 0; i < cfg->nconnectors; i++)
@@ -251,7 +253,7 @@ config_set_access(struct config *cfg, const char *value, char *msg, size_t msgsz
 		snprintf(msg, msgsz, "access=%.64s: expected CONNECTOR:USER[:GROUP[:MODE]]", value);
 		return -1;
 	}
-	if (!name_is_connector(field[0])) {
+	if (!name_is_connection(field[0])) {
 		snprintf(msg, msgsz, "access=%.64s: '%.64s' is not a connector name", value,
 		    field[0]);
 		return -1;
@@ -323,10 +325,13 @@ config_access_of(const struct config *cfg, const char *connector, uid_t *uid, gi
 /* Options that would put a secret in argv: refused, never stored. */
 static const char *const config_secret_keys[] = {
 	"token", "service_token", "servicetoken", "base44_service_token",
-	"access_token", "api_key", "apikey", "password", NULL
+	"access_token", "api_key", "apikey", "password",
+	"proxy_auth", "proxy_user", "proxy_password", "proxy_userpwd", NULL
 };
 
-enum config_kind { CK_STRING, CK_URL, CK_SECONDS, CK_MODE, CK_UID, CK_GID, CK_LIST, CK_ACCESS };
+enum config_kind {
+	CK_STRING, CK_URL, CK_SECONDS, CK_MODE, CK_UID, CK_GID, CK_LIST, CK_ACCESS, CK_PROXY
+};
 
 static const struct config_option {
 	const char *key;
@@ -350,6 +355,8 @@ static const struct config_option {
 	{ "access", CK_ACCESS, 0, 0, 0 },
 	{ "cacert", CK_STRING, offsetof(struct config, cacert), 0, 0 },
 	{ "audit", CK_STRING, offsetof(struct config, audit), 0, 0 },
+	{ "proxy", CK_PROXY, offsetof(struct config, proxy), 0, 0 },
+	{ "proxy_auth_file", CK_STRING, offsetof(struct config, proxy_auth_file), 0, 0 },
 	{ NULL, CK_STRING, 0, 0, 0 }
 };
 
@@ -391,6 +398,12 @@ config_set(struct config *cfg, const char *key, const char *value,
 	if (config_is_secret_key(key)) {
 		int mgmt = strcmp(key, "api_key") == 0 || strcmp(key, "apikey") == 0;
 
+		if (strncmp(key, "proxy_", 6) == 0) {
+			snprintf(msg, msgsz, "option %s= refused: a secret on the command line is "
+			    "readable by every user in /proc; put USER:PASSWORD in a file and use "
+			    "proxy_auth_file=FILE", key);
+			return CFS_ERR_INVALID;
+		}
 		snprintf(msg, msgsz, "option %s= refused: a secret on the command line is "
 		    "readable by every user in /proc; set %s in the environment or use %s=FILE",
 		    key, mgmt ? "BASE44_API_KEY" : "BASE44_SERVICE_TOKEN",
@@ -415,6 +428,22 @@ config_set(struct config *cfg, const char *key, const char *value,
 		break;
 	case CK_URL:
 		if (config_set_url(cfg, value) != 0)
+			goto nomem;
+		break;
+	case CK_PROXY:
+		/* The value is never echoed: it may hold the very password refused here. */
+		if (strchr(value, '@') != NULL) {
+			snprintf(msg, msgsz, "proxy=: a user name or password in the URL is refused "
+			    "(argv is readable by every user in /proc); put USER:PASSWORD in a file "
+			    "and use proxy_auth_file=FILE");
+			return CFS_ERR_INVALID;
+		}
+		if (!config_proxy_url_allowed(value)) {
+			snprintf(msg, msgsz, "proxy=: expected http://HOST[:PORT] or "
+			    "https://HOST[:PORT], with nothing after the port");
+			return CFS_ERR_INVALID;
+		}
+		if (config_replace(&cfg->proxy, value) != 0)
 			goto nomem;
 		break;
 	case CK_SECONDS:
@@ -518,8 +547,64 @@ config_url_allowed(const char *url)
 	return config_host_is_loopback(host, (size_t)(end - host));
 }
 
-enum cfs_err
-config_read_token_file(const char *path, char **token, char *msg, size_t msgsz)
+int
+config_proxy_url_allowed(const char *url)
+{
+	static const char host_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789.-_";
+	const char *host, *end;
+	size_t n;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return 0;	/* socks and the rest: the tunnel must be HTTP CONNECT */
+	if (*host == '[') {
+		char h[INET6_ADDRSTRLEN];
+		struct in6_addr a6;
+
+		end = strchr(host, ']');
+		if (end == NULL || (n = (size_t)(end - host - 1)) == 0 || n >= sizeof(h))
+			return 0;
+		memcpy(h, host + 1, n);
+		h[n] = '\0';
+		if (inet_pton(AF_INET6, h, &a6) != 1)
+			return 0;
+		end++;
+	} else {
+		n = strspn(host, host_chars);
+		if (n == 0 || n > 253)
+			return 0;
+		end = host + n;
+	}
+	if (*end == ':') {
+		unsigned long port;
+
+		n = strspn(end + 1, "0123456789");
+		if (n == 0 || n > 5)
+			return 0;
+		port = strtoul(end + 1, NULL, 10);
+		if (port == 0 || port > 65535)
+			return 0;
+		end += 1 + n;
+	}
+	/* A path, query or fragment means nothing to a proxy: refused, not ignored. */
+	if (*end == '/')
+		end++;
+	return *end == '\0';
+}
+
+/*
+ * A one-line secret file into secret memory, checked the same way for every
+ * file option. what names the option in messages, holding what the line
+ * holds. A token loses all trailing whitespace; a proxy password may end
+ * in a space, so proxy_auth_file= loses only its line ending (trim_all 0).
+ */
+static enum cfs_err
+config_read_secret_file(const char *path, const char *what, const char *holding,
+    int trim_all, char **secret, char *msg, size_t msgsz)
 {
 	enum cfs_err err = CFS_ERR_INVALID;
 	char *buf = NULL;
@@ -527,10 +612,10 @@ config_read_token_file(const char *path, char **token, char *msg, size_t msgsz)
 	ssize_t r;
 	int fd;
 
-	*token = NULL;
+	*secret = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(msg, msgsz, "token file %s: %s", path, strerror(errno));
+		snprintf(msg, msgsz, "%s %s: %s", what, path, strerror(errno));
 		return CFS_ERR_INVALID;
 	}
 	buf = secret_alloc(CONFIG_TOKEN_FILE_MAX + 1);
@@ -544,31 +629,85 @@ config_read_token_file(const char *path, char **token, char *msg, size_t msgsz)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(msg, msgsz, "token file %s: %s", path, strerror(errno));
+			snprintf(msg, msgsz, "%s %s: %s", what, path, strerror(errno));
 			goto out;
 		}
 		len += (size_t)r;
 	}
 	if (len >= CONFIG_TOKEN_FILE_MAX) {
-		snprintf(msg, msgsz, "token file %s: larger than %d bytes", path,
+		snprintf(msg, msgsz, "%s %s: larger than %d bytes", what, path,
 		    CONFIG_TOKEN_FILE_MAX);
 		goto out;
 	}
-	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+	if (trim_all) {
+		while (len > 0 && isspace((unsigned char)buf[len - 1]))
+			len--;
+	} else if (len > 0 && buf[len - 1] == '\n') {
 		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
 	if (len == 0) {
-		snprintf(msg, msgsz, "token file %s is empty", path);
+		snprintf(msg, msgsz, "%s %s is empty", what, path);
 		goto out;
 	}
 	if (memchr(buf, '\n', len) != NULL || memchr(buf, '\0', len) != NULL) {
-		snprintf(msg, msgsz, "token file %s: expected one line holding the token", path);
+		snprintf(msg, msgsz, "%s %s: expected one line holding %s", what, path, holding);
 		goto out;
 	}
-	*token = secret_strndup(buf, len);
-	err = *token ? CFS_OK : CFS_ERR_NO_MEMORY;
+	*secret = secret_strndup(buf, len);
+	err = *secret ? CFS_OK : CFS_ERR_NO_MEMORY;
 out:
 	secret_free(buf);
 	close(fd);
+	return err;
+}
+
+enum cfs_err
+config_read_token_file(const char *path, char **token, char *msg, size_t msgsz)
+{
+	return config_read_secret_file(path, "token file", "the token", 1, token, msg, msgsz);
+}
+
+/*
+ * proxy_auth_file=: USER:PASSWORD, split at the first ':' (a password may
+ * hold more), both parts in secret memory for CURLOPT_PROXYUSERNAME and
+ * CURLOPT_PROXYPASSWORD. Nothing of the content reaches a message.
+ */
+static enum cfs_err
+config_load_proxy_auth(struct config *cfg, char *msg, size_t msgsz)
+{
+	char *line = NULL, *colon, *user = NULL, *password = NULL;
+	enum cfs_err err;
+
+	err = config_read_secret_file(cfg->proxy_auth_file, "proxy_auth_file",
+	    "USER:PASSWORD", 0, &line, msg, msgsz);
+	if (err != CFS_OK)
+		return err;
+	err = CFS_ERR_INVALID;
+	colon = strchr(line, ':');
+	if (colon == NULL || colon == line || colon[1] == '\0') {
+		snprintf(msg, msgsz, "proxy_auth_file %s: expected one line USER:PASSWORD "
+		    "(a user name, ':', a password)", cfg->proxy_auth_file);
+		goto out;
+	}
+	err = CFS_ERR_NO_MEMORY;
+	user = secret_strndup(line, (size_t)(colon - line));
+	password = secret_strndup(colon + 1, strlen(colon + 1));
+	if (user == NULL || password == NULL) {
+		snprintf(msg, msgsz, "out of memory");
+		goto out;
+	}
+	secret_free(cfg->proxy_user);
+	secret_free(cfg->proxy_password);
+	cfg->proxy_user = user;
+	cfg->proxy_password = password;
+	user = password = NULL;
+	err = CFS_OK;
+out:
+	secret_free(user);
+	secret_free(password);
+	secret_free(line);
 	return err;
 }
 
@@ -651,6 +790,12 @@ config_finish(struct config *cfg, enum config_use use, char *msg, size_t msgsz)
 		snprintf(msg, msgsz, "cacert %s: %s", cfg->cacert, strerror(errno));
 		return CFS_ERR_INVALID;
 	}
+	/* Read again by every server the keeper starts: argv names only the file. */
+	if (cfg->proxy_auth_file != NULL) {
+		err = config_load_proxy_auth(cfg, msg, msgsz);
+		if (err != CFS_OK)
+			return err;
+	}
 	return CFS_OK;
 }
 
@@ -669,5 +814,9 @@ config_free(struct config *cfg)
 	free(cfg->access);
 	free(cfg->cacert);
 	free(cfg->audit);
+	free(cfg->proxy);
+	free(cfg->proxy_auth_file);
+	secret_free(cfg->proxy_user);
+	secret_free(cfg->proxy_password);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -33,7 +33,7 @@ enum config_use {
 
 /* access=CONNECTOR:USER[:GROUP[:MODE]]: one connector's owner and mode. */
 struct config_access {
-	char connector[NAME_CONNECTOR_MAX + 1];
+	char connector[NAME_CONNECTION_MAX + 1];
 	uid_t uid;
 	gid_t gid;
 	mode_t mode;
@@ -61,6 +61,10 @@ struct config {
 	size_t naccess;
 	char *cacert;
 	char *audit;
+	char *proxy;		/* proxy=: http(s)://HOST[:PORT], never with credentials */
+	char *proxy_auth_file;
+	char *proxy_user;	/* from proxy_auth_file=; secret memory */
+	char *proxy_password;	/* from proxy_auth_file=; secret memory */
 };
 
 /*
@@ -105,7 +109,8 @@ enum cfs_err config_add_connector(struct config *cfg, const char *name,
 
 /*
  * Check that everything needed is there and consistent, reading the token
- * file when one is named. CFS_ERR_INVALID with a reason in msg otherwise.
+ * file and the proxy_auth_file= when named. CFS_ERR_INVALID with a reason
+ * in msg otherwise.
  */
 enum cfs_err config_finish(struct config *cfg, enum config_use use, char *msg,
     size_t msgsz);
@@ -116,6 +121,12 @@ enum cfs_err config_read_token_file(const char *path, char **token,
 
 /* 1 when url is https://, or http:// to a loopback host. */
 int config_url_allowed(const char *url);
+
+/*
+ * 1 when url is a proxy URL proxy= accepts: http:// or https://, a host, an
+ * optional port, nothing else (no user name or password: argv is public).
+ */
+int config_proxy_url_allowed(const char *url);
 
 void config_free(struct config *cfg);
 

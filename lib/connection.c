@@ -219,11 +219,11 @@ connection_env_taken(const struct connection *c, size_t i, const char *suffix)
 static enum cfs_err
 connection_render_env(const struct connection *c, const char *type, struct buf *b)
 {
-	char prefix[NAME_CONNECTOR_MAX + 2], suffix[NAME_KEY_MAX + 1];
+	char prefix[NAME_CONNECTION_MAX + 2], suffix[NAME_KEY_MAX + 1];
 	enum cfs_err err = CFS_OK;
 	size_t i;
 
-	if (strlen(type) > NAME_CONNECTOR_MAX)
+	if (strlen(type) > NAME_CONNECTION_MAX)
 		return CFS_ERR_INVALID;
 	name_env_prefix(type, prefix);
 	strcat(prefix, "_");

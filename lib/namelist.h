@@ -12,7 +12,7 @@
 #include "names.h"
 
 struct name_list {
-	char (*names)[NAME_CONNECTOR_MAX + 1];
+	char (*names)[NAME_CONNECTION_MAX + 1];
 	size_t n, cap;
 	int oom;
 };

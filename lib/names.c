@@ -21,7 +21,45 @@ name_is_connector(const char *name)
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return 0;
 	}
+	/* The workspace connectors' folder (names.h). */
+	return i > 0 && strcmp(name, NAME_WORKSPACE_DIR) != 0;
+}
+
+int
+name_is_workspace_id(const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return 0;
+	for (i = 0; id[i] != '\0'; i++) {
+		char c = id[i];
+
+		if (i >= NAME_WORKSPACE_ID_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-'))
+			return 0;
+	}
 	return i > 0;
+}
+
+const char *
+name_workspace_id(const char *name)
+{
+	size_t n = sizeof(NAME_WORKSPACE_PREFIX) - 1;
+
+	if (name == NULL || strncmp(name, NAME_WORKSPACE_PREFIX, n) != 0)
+		return NULL;
+	return name + n;
+}
+
+int
+name_is_connection(const char *name)
+{
+	const char *id = name_workspace_id(name);
+
+	return id != NULL ? name_is_workspace_id(id) : name_is_connector(name);
 }
 
 int

@@ -14,7 +14,7 @@
 
 struct status_rows {
 	struct cache_stat *rows;
-	char (*names)[NAME_CONNECTOR_MAX + 1];
+	char (*names)[NAME_CONNECTION_MAX + 1];
 	char (*messages)[200];
 	size_t n, cap;
 	int oom;

@@ -32,6 +32,21 @@ tree_add_node_ino(struct tree *t, enum node_kind kind, struct tree_connector *co
 	return n;
 }
 
+/* A folder at a fixed number outside the counted range: the counter does not move. */
+static struct tree_node *
+tree_add_fixed_node(struct tree *t, enum node_kind kind, uint64_t ino)
+{
+	struct tree_node *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		return NULL;
+	n->kind = kind;
+	n->current = 1;
+	n->ino = ino;
+	table_add(&t->inodes, &n->link, n->ino);
+	return n;
+}
+
 static struct tree_node *
 tree_add_node(struct tree *t, enum node_kind kind, struct tree_connector *conn)
 {
@@ -89,7 +104,8 @@ tree_new(void)
 	if (table_init(&t->inodes, 256) != 0 || table_init(&t->connectors, 64) != 0 ||
 	    tree_add_node(t, NODE_ROOT, NULL) == NULL ||
 	    tree_add_node(t, NODE_CTL_DIR, NULL) == NULL ||
-	    tree_add_node(t, NODE_REFRESH, NULL) == NULL) {
+	    tree_add_node(t, NODE_REFRESH, NULL) == NULL ||
+	    tree_add_fixed_node(t, NODE_WORKSPACE_DIR, TREE_WORKSPACE_INO) == NULL) {
 		tree_free(&t);
 		return NULL;
 	}
@@ -211,7 +227,7 @@ tree_connector(struct tree *t, const char *name)
 {
 	struct tree_connector *c;
 
-	if (!name_is_connector(name))
+	if (!name_is_connection(name))
 		return NULL;
 	pthread_mutex_lock(&t->lock);
 	c = tree_connector_locked(t, name, 0, 0);
@@ -507,6 +523,7 @@ tree_forget(struct tree *t, uint64_t ino, uint64_t count)
 /* Sorted by parent, then name: tree_children() hands out runs of it. */
 static const struct tree_name tree_names[] = {
 	{ NODE_ROOT, ".connectorfs", NODE_CTL_DIR },
+	{ NODE_ROOT, NAME_WORKSPACE_DIR, NODE_WORKSPACE_DIR },
 	{ NODE_CTL_DIR, "metrics", NODE_METRICS },
 	{ NODE_CTL_DIR, "refresh", NODE_REFRESH },
 	{ NODE_CTL_DIR, "status.json", NODE_STATUS },

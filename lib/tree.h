@@ -33,11 +33,18 @@ enum node_kind {
 	NODE_CONFIG_FILE,	/* slack/connectionConfig/KEY */
 	NODE_JSON,		/* slack/connection.json */
 	NODE_ENV,		/* slack/env */
+	NODE_WORKSPACE_DIR,	/* connectors/: workspace connectors' folders */
 };
 
 #define TREE_ROOT_INO		1
 #define TREE_CTL_INO		2
 #define TREE_REFRESH_INO	3
+/*
+ * Far above every number the tree hands out or the handover state restores
+ * (tree_state.c), so that adding this folder moved no number: a mount
+ * upgraded from a binary without it keeps every inode.
+ */
+#define TREE_WORKSPACE_INO	((UINT64_C(1) << 62) + 1)
 
 /*
  * The fixed names of the tree, the one place they are spelled: each is a
@@ -98,7 +105,7 @@ struct tree_node {
 
 struct tree_connector {
 	struct table_link link;		/* in the tree's connector table */
-	char name[NAME_CONNECTOR_MAX + 1];
+	char name[NAME_CONNECTION_MAX + 1];
 	struct tree_node *dir, *config_dir;	/* stable */
 	/* Private to tree.c: current file nodes, and every live file node. */
 	struct tree_node *token, *json, *env;

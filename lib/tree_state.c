@@ -350,7 +350,7 @@ tree_note_current(struct tree *t, const char *name, struct connection *value,
 {
 	struct tree_connector *c;
 
-	if (!name_is_connector(name))
+	if (!name_is_connection(name))
 		return;
 	pthread_mutex_lock(&t->lock);
 	c = tree_connector_locked(t, name, 0, 0);
@@ -402,7 +402,7 @@ tree_freeze(struct tree *t)
 
 /* Restoring: the values read so far, by connector and generation. */
 struct tree_restored_value {
-	char name[NAME_CONNECTOR_MAX + 1];
+	char name[NAME_CONNECTION_MAX + 1];
 	unsigned long long generation;
 	struct connection *value;
 };
@@ -415,7 +415,7 @@ struct tree_restore {
 
 /* What the cache is told after the tree's lock is let go. */
 struct tree_restore_call {
-	char name[NAME_CONNECTOR_MAX + 1];
+	char name[NAME_CONNECTION_MAX + 1];
 	struct connection *value;
 	unsigned long long generation;
 	long long changed_ms, fetched_ms;
@@ -466,7 +466,7 @@ tree_restore_value(struct tree_restore *r, const struct handover_record *rec)
 
 	unpack_init(&u, rec->body, rec->len);
 	name = unpack_str_dup(&u, 0);
-	if (name == NULL || !name_is_connector(name)) {
+	if (name == NULL || !name_is_connection(name)) {
 		free(name);
 		return -1;
 	}
@@ -501,7 +501,7 @@ tree_restore_conn(struct tree *t, const struct handover *h, const struct handove
 	name = unpack_str_dup(&u, 0);
 	dir = handover_slot_get(h, rec->ref, CONN_DIR);
 	cfg = handover_slot_get(h, rec->ref, CONN_CONFIG_DIR);
-	if (name == NULL || !name_is_connector(name) || dir <= TREE_REFRESH_INO ||
+	if (name == NULL || !name_is_connection(name) || dir <= TREE_REFRESH_INO ||
 	    cfg <= TREE_REFRESH_INO || dir == cfg || dir >= TREE_STATE_INO_MAX ||
 	    cfg >= TREE_STATE_INO_MAX || tree_find_ino_locked(t, dir) != NULL ||
 	    tree_find_ino_locked(t, cfg) != NULL) {
@@ -585,7 +585,7 @@ tree_restore_current(struct tree *t, const struct tree_restore *r, const struct 
 
 	unpack_init(&u, rec->body, rec->len);
 	name = unpack_str_dup(&u, 0);
-	if (name == NULL || !name_is_connector(name)) {
+	if (name == NULL || !name_is_connection(name)) {
 		free(name);
 		return -1;
 	}

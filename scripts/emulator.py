@@ -156,13 +156,17 @@ class State:
             token = prefix + "".join(secrets.choice(alphabet) for _ in range(length - len(prefix)))
         else:
             token = "".join(secrets.choice(alphabet) for _ in range(length))
+        # "connectors/ID" names a workspace connector (set with /_control/connector-ids/ID).
+        table, key = self.connections, name
+        if name.startswith("connectors/"):
+            table, key = self.by_connector_id, name.partition("/")[2]
         with self.lock:
-            old = self.connections.get(name)
+            old = table.get(key)
             body = {"access_token": token}
             if old:
                 body.update({k: old[k] for k in ("connection_config", "omit_config", "status",
                                                   "extra", "integration_type")})
-            self._store(self.connections, name, name, body)
+            self._store(table, key, name, body)
         return token
 
     def add_log(self, entry):

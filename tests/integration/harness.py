@@ -289,6 +289,18 @@ class Emulator:
         body.update(extra)
         return self.call("PUT", "connections/" + self._q(type), body)
 
+    def set_workspace(self, connector_id, token, config=None, **extra):
+        """Store a workspace connector's connection (MOUNT/connectors/ID); rotate() and
+        requests() know it as "connectors/ID"."""
+        self.types.add("connectors/" + connector_id)
+        self.secrets.add(token)
+        body = {"access_token": token, "connection_config": config}
+        body.update(extra)
+        return self.call("PUT", "connector-ids/" + self._q(connector_id), body)
+
+    def delete_workspace(self, connector_id):
+        return self.call("DELETE", "connector-ids/" + self._q(connector_id))
+
     def rotate(self, type, length=None):
         """Give type a new random token; returns it."""
         self.types.add(type)

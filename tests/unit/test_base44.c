@@ -79,6 +79,11 @@ START_TEST(test_token_url_is_exact)
 		  "https://base44.app/api/apps/65f0c0ffee/external-auth/tokens/slack" },
 		{ "https://base44.app", "app1", "a b/c",
 		  "https://base44.app/api/apps/app1/external-auth/tokens/a%20b%2Fc" },
+		/* A workspace connector, by id: getWorkspaceConnection(connectorId). */
+		{ "https://base44.app", "app1", "connectors/69aBc-12_x",
+		  "https://base44.app/api/apps/app1/external-auth/tokens/connectors/69aBc-12_x" },
+		{ "https://base44.app", "app1", "connectors/a b",
+		  "https://base44.app/api/apps/app1/external-auth/tokens/connectors/a%20b" },
 	};
 	char out[256];
 	size_t i;

@@ -291,7 +291,7 @@ END_TEST
 
 START_TEST(test_connection_render_refuses_overlong_type)
 {
-	char type[NAME_CONNECTOR_MAX + 2];
+	char type[NAME_CONNECTION_MAX + 2];	/* one past the longest name, connectors/ID */
 	struct connection *c = connection_new();
 
 	memset(type, 'a', sizeof(type) - 1);

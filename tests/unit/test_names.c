@@ -2,6 +2,7 @@
  * test_names.c: which names may become paths (names.h). These rules are what
  * keeps `.git`, `Desktop.ini` and `../x` off the network and out of the tree.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "names.h"
@@ -37,6 +38,41 @@ START_TEST(test_connector_name_rejects_dot_git_and_other_probes)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(!name_is_connector(bad[i]), "accepted '%s'", bad[i]);
 	ck_assert(!name_is_connector(NULL));
+}
+END_TEST
+
+START_TEST(test_workspace_names_are_connectors_slash_an_id)
+{
+	char id128[130], name[160];
+
+	memset(id128, 'A', 128);
+	id128[128] = '\0';
+	ck_assert(name_is_workspace_id("69aBc-12_x"));
+	ck_assert(name_is_workspace_id(id128));
+	ck_assert(!name_is_workspace_id(""));
+	ck_assert(!name_is_workspace_id("a.b"));
+	ck_assert(!name_is_workspace_id("a/b"));
+	ck_assert(!name_is_workspace_id(".."));
+	id128[127] = 'B';
+	strcat(id128, "C");	/* 129 */
+	ck_assert(!name_is_workspace_id(id128));
+
+	/* The daemon's names: an app connector's, or connectors/ID; never the folder itself. */
+	ck_assert(name_is_connection("slack"));
+	ck_assert(name_is_connection("connectors/69aBc-12_x"));
+	ck_assert(!name_is_connection("connectors"));
+	ck_assert(!name_is_connector("connectors"));
+	ck_assert(!name_is_connection("connectors/"));
+	ck_assert(!name_is_connection("connectors/a/b"));
+	ck_assert(!name_is_connection("connectors/a.b"));
+	ck_assert(!name_is_connection("slack/x"));
+	snprintf(name, sizeof(name), "connectors/%s", id128);
+	ck_assert(!name_is_connection(name));
+	name[sizeof("connectors/") - 1 + 128] = '\0';
+	ck_assert(name_is_connection(name));
+	ck_assert_uint_eq(strlen(name), NAME_CONNECTION_MAX);
+	ck_assert_str_eq(name_workspace_id("connectors/x1"), "x1");
+	ck_assert_ptr_null(name_workspace_id("slack"));
 }
 END_TEST
 
@@ -111,6 +147,7 @@ names_suite(void)
 
 	tcase_add_test(tc, test_connector_name_accepts_integration_types);
 	tcase_add_test(tc, test_connector_name_rejects_dot_git_and_other_probes);
+	tcase_add_test(tc, test_workspace_names_are_connectors_slash_an_id);
 	tcase_add_test(tc, test_config_key_accepts_safe_file_names);
 	tcase_add_test(tc, test_config_key_rejects_names_that_escape_or_confuse);
 	tcase_add_test(tc, test_env_prefix_uppercases_and_underscores);
