@@ -749,7 +749,7 @@ class SystemdTest(TestCase):
         self.assertEqual(["Bearer " + SERVICE_TOKEN], auth)
         # base44-api-key: the root lists the app's connectors before any of them is read.
         self.assertEqual(sorted(SEED_TYPES), sorted(n for n in os.listdir(mnt.path)
-                                                    if n != ".connectorfs"))
+                                                    if n not in (".connectorfs", "connectors")))
 
 
 # ---- containers: read-only binds in another mount namespace -----------------------------------
@@ -1123,7 +1123,7 @@ class ListingTest(TestCase):
         mnt = self.mount(["ttl=60"], env={"BASE44_API_KEY": API_KEY})
         mnt.extra_secrets.add(API_KEY)
         listed = sorted(os.listdir(mnt.path))
-        self.assertEqual(sorted(SEED_TYPES + (".connectorfs",)), listed,
+        self.assertEqual(sorted(SEED_TYPES + (".connectorfs", "connectors")), listed,
                          "the root should list the app's active connectors (not the expired "
                          "linear) before any is read")
         for _ in range(20):
@@ -1141,7 +1141,7 @@ class ListingTest(TestCase):
         mnt.extra_secrets.add("not-the-key-123")
         mnt.expect_log(r"^connectorfs: connector list: access denied by the API \(HTTP 401\)")
         for _ in range(5):
-            self.assertEqual([".connectorfs"], os.listdir(mnt.path))
+            self.assertEqual([".connectorfs", "connectors"], sorted(os.listdir(mnt.path)))
         self.assertEqual(SLACK.encode(), read_file(os.path.join(mnt.path, "slack",
                                                                 "access_token")))
         self.assertIn("slack", os.listdir(mnt.path))

@@ -115,7 +115,7 @@ class RedactionTest(TestCase):
                 mnt.extra_secrets.add(API_KEY)
                 mnt.expect_log(r"^connectorfs: connector list: %s \(HTTP %d\): rejected: "
                                r"key \[redacted\] svc \[redacted\]" % (what, status))
-                self.assertEqual([".connectorfs"], os.listdir(mnt.path))
+                self.assertEqual([".connectorfs", "connectors"], sorted(os.listdir(mnt.path)))
                 self.assertTrue(mnt.wait_log(r"connector list: "), mnt.log_text())
                 self.assertNowhere(mnt, [API_KEY, SERVICE_TOKEN])
                 mnt.finish()

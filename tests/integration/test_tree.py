@@ -244,11 +244,12 @@ class TreeTest(TestCase):
     def test_root_lists_configured_connectors_before_any_read_and_fetched_ones_after(self):
         mnt = self.mount(["ttl=60", "connectors=slack:github"])
         mnt.expect_log(r"^connectorfs: notconnected: connector not connected \(HTTP 404")
-        self.assertEqual([".connectorfs", "github", "slack"], sorted(os.listdir(mnt.path)))
+        self.assertEqual([".connectorfs", "connectors", "github", "slack"],
+                         sorted(os.listdir(mnt.path)))
         self.assertNoRequests()
         self.assertEqual(NOTION.encode(), read_file(os.path.join(mnt.path, "notion",
                                                                  "access_token")))
-        self.assertEqual([".connectorfs", "github", "notion", "slack"],
+        self.assertEqual([".connectorfs", "connectors", "github", "notion", "slack"],
                          sorted(os.listdir(mnt.path)))
         self.assertFalse(os.path.exists(os.path.join(mnt.path, "notconnected")))
         self.assertNotIn("notconnected", os.listdir(mnt.path))
