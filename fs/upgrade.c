@@ -19,6 +19,7 @@
 
 #define UPGRADE_TIMEOUT_S	30
 #define UPGRADE_POLL_MS		50
+#define UPGRADE_STATUS_TRIES	40	/* 2 s of UPGRADE_POLL_MS */
 
 struct upgrade_status {
 	long pid;
@@ -67,12 +68,35 @@ upgrade_time(const char *json, const char *key, long long *out)
 	return 0;
 }
 
+static int upgrade_read_status_once(const char *mountpoint, struct upgrade_status *st,
+    char *msg, size_t msgsz);
+
+/*
+ * status.json, tried again for a while: a render opened while another
+ * upgrade's takeover is under way reads ESTALE (the new server does not
+ * carry .connectorfs looks), which says nothing about this mount.
+ */
 static int
 upgrade_read_status(const char *mountpoint, struct upgrade_status *st, char *msg, size_t msgsz)
 {
+	struct timespec pause = { 0, UPGRADE_POLL_MS * 1000000L };
+	int i;
+
+	for (i = 0; i < UPGRADE_STATUS_TRIES; i++) {
+		if (upgrade_read_status_once(mountpoint, st, msg, msgsz) == 0)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
+}
+
+static int
+upgrade_read_status_once(const char *mountpoint, struct upgrade_status *st, char *msg,
+    size_t msgsz)
+{
 	char path[PATH_MAX], buf[8192];
 	long long v;
-	ssize_t n;
+	ssize_t n = 0;
 	size_t len = 0;
 	int fd;
 
@@ -84,6 +108,11 @@ upgrade_read_status(const char *mountpoint, struct upgrade_status *st, char *msg
 	}
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
+	if (n < 0) {
+		snprintf(msg, msgsz, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	close(fd);
 	buf[len] = '\0';
 	if (upgrade_number(buf, "pid", &v) != 0) {
