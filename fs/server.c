@@ -370,6 +370,9 @@ server_api_new(const struct options *opts, struct base44_client **out)
 		.body_max = CONFIG_BODY_MAX,
 		.cacert = opts->cfg.cacert,
 		.verbose = opts->debug,
+		.proxy = opts->cfg.proxy,
+		.proxy_user = opts->cfg.proxy_user,
+		.proxy_password = opts->cfg.proxy_password,
 	};
 
 	return base44_client_new(&bopts, out);

@@ -22,6 +22,9 @@ struct base44_options {
 	size_t body_max;
 	const char *cacert;
 	int verbose;
+	const char *proxy;		/* see struct http_options */
+	const char *proxy_user;
+	const char *proxy_password;	/* also redacted from every message */
 };
 
 /* What one request ended with, for logs and status.json (never a token). */

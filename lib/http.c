@@ -4,7 +4,8 @@
  * TCP or TLS handshake per request; a share handle spreads DNS and TLS
  * sessions across them. A handle is used by one thread at a time.
  * Also the one place that knows libcurl runs on OpenSSL (its allocator).
- * Never enables CURLOPT_VERBOSE: curl would print the Authorization header.
+ * Never enables CURLOPT_VERBOSE: curl would print the Authorization header
+ * (and the Proxy-Authorization one).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -36,6 +37,9 @@ struct http_slot {
 struct http_client {
 	struct http_options opts;
 	char *cacert;
+	char *proxy;
+	char *proxy_user;		/* secret memory */
+	char *proxy_password;		/* secret memory */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
@@ -115,12 +119,21 @@ http_share_unlock(CURL *h, curl_lock_data data, void *arg)
 	pthread_mutex_unlock(&c->share_locks[data]);
 }
 
-/* curl's code to ours: the one place this mapping lives. */
+/*
+ * curl's code to ours: the one place this mapping lives. connect_code is
+ * the proxy's answer to CONNECT (0 when there was none): a proxy that
+ * refuses the tunnel (407 for missing or wrong credentials, 403, 502...)
+ * refused the connection; curl only says it could not receive.
+ */
 static enum cfs_err
-http_err_of_curl(CURLcode rc, int body_too_big)
+http_err_of_curl(CURLcode rc, int body_too_big, long connect_code)
 {
 	if (body_too_big)
 		return CFS_ERR_TOO_BIG;
+	if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK &&
+	    rc != CURLE_OPERATION_TIMEDOUT && connect_code != 0 &&
+	    (connect_code < 200 || connect_code > 299))
+		return CFS_ERR_REFUSED;
 	switch (rc) {
 	case CURLE_OK:
 		return CFS_OK;
@@ -169,6 +182,18 @@ http_client_new(const struct http_options *opts, struct http_client **out)
 	if (opts->cacert != NULL && (c->cacert = strdup(opts->cacert)) == NULL)
 		goto fail;
 	c->opts.cacert = c->cacert;
+	if (opts->proxy != NULL && (c->proxy = strdup(opts->proxy)) == NULL)
+		goto fail;
+	if (opts->proxy_user != NULL && opts->proxy_password != NULL) {
+		c->proxy_user = secret_strndup(opts->proxy_user, strlen(opts->proxy_user));
+		c->proxy_password = secret_strndup(opts->proxy_password,
+		    strlen(opts->proxy_password));
+		if (c->proxy_user == NULL || c->proxy_password == NULL)
+			goto fail;
+	}
+	c->opts.proxy = c->proxy;
+	c->opts.proxy_user = c->proxy_user;
+	c->opts.proxy_password = c->proxy_password;
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 	pthread_mutex_init(&c->pool_lock, NULL);
@@ -222,6 +247,9 @@ http_client_free(struct http_client **cp)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->pool_lock);
 	free(c->cacert);
+	free(c->proxy);
+	secret_free(c->proxy_user);
+	secret_free(c->proxy_password);
 	free(c);
 }
 
@@ -459,7 +487,7 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *list = NULL, *grown;
 	enum cfs_err err = CFS_ERR_NO_MEMORY;
-	long connects = 0;
+	long connects = 0, connect_code = 0;
 	struct http_slot *slot;
 	CURLcode rc;
 	CURL *h;
@@ -490,8 +518,29 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	 * the environment; "" turns every proxy off. Plain http is allowed only
 	 * to loopback, and a proxy would see the Bearer header in clear.
 	 */
-	if (!http_url_may_use_proxy(url))
+	if (!http_url_may_use_proxy(url)) {
 		curl_easy_setopt(h, CURLOPT_PROXY, "");
+	} else {
+		/*
+		 * proxy= wins over https_proxy and the rest; NO_PROXY still applies
+		 * (CURLOPT_NOPROXY stays unset). Always a CONNECT tunnel with TLS to
+		 * the API inside, verified below as without a proxy: the proxy relays
+		 * bytes it cannot read and never sees a header, let alone a token.
+		 * An https:// proxy's own certificate is checked against the
+		 * system's CAs (cacert= is the API's).
+		 */
+		if (c->opts.proxy != NULL)
+			curl_easy_setopt(h, CURLOPT_PROXY, c->opts.proxy);
+		curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
+		curl_easy_setopt(h, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+		if (c->opts.proxy_user != NULL) {
+			/* Basic, sent with the first CONNECT: no round trip to learn it. */
+			curl_easy_setopt(h, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
+			curl_easy_setopt(h, CURLOPT_PROXYUSERNAME, c->opts.proxy_user);
+			curl_easy_setopt(h, CURLOPT_PROXYPASSWORD, c->opts.proxy_password);
+		}
+	}
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -508,7 +557,8 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	rc = http_run(c, slot);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
-	err = http_err_of_curl(rc, resp->body.too_big);
+	curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+	err = http_err_of_curl(rc, resp->body.too_big, connect_code);
 	if (err == CFS_ERR_TRANSPORT && rc == CURLE_WRITE_ERROR && !resp->body.too_big)
 		err = CFS_ERR_NO_MEMORY;
 	if (err != CFS_OK) {

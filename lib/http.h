@@ -18,6 +18,14 @@ struct http_options {
 	size_t body_max;	/* larger bodies fail with CFS_ERR_TOO_BIG */
 	const char *cacert;	/* extra CA file, or NULL */
 	int verbose;		/* log curl's connection info (never headers) */
+	/*
+	 * For https:// URLs only: the proxy (NULL: the environment's, as libcurl
+	 * reads it), and its Basic credentials (NULL: none). Copied; the user
+	 * and password into secret memory.
+	 */
+	const char *proxy;
+	const char *proxy_user;
+	const char *proxy_password;
 };
 
 struct http_response {
@@ -57,9 +65,10 @@ void http_client_abort(struct http_client *client);
 long http_client_connects(struct http_client *client);
 
 /*
- * 1 when a request to url may go through a proxy named in the environment
- * (https:// only), 0 when it must go direct: a plain http:// request carries
- * the service token in clear, so it never reaches a proxy.
+ * 1 when a request to url may go through a proxy, proxy= or the
+ * environment's (https:// only, always in a CONNECT tunnel), 0 when it must
+ * go direct: a plain http:// request carries the service token in clear, so
+ * it never reaches a proxy.
  */
 int http_url_may_use_proxy(const char *url);
 

@@ -35,7 +35,8 @@ REFUSED = [
 ]
 
 HELP_OPTIONS = ("app_id", "api_url", "token_file", "connectors", "ttl", "negative_ttl",
-                "max_stale", "timeout", "uid", "gid", "mode", "dir_mode", "access", "cacert")
+                "max_stale", "timeout", "uid", "gid", "mode", "dir_mode", "access", "cacert",
+                "proxy", "proxy_auth_file")
 
 
 class CommandLineTest(TestCase):

@@ -610,6 +610,50 @@ START_TEST(test_fetch_errors_redact_the_registered_api_key_longest_secret_first)
 }
 END_TEST
 
+/* A client whose http:// API URL comes with proxy= and proxy credentials. */
+static struct base44_client *
+client_with_proxy(int port, const char *proxy, const char *user, const char *password)
+{
+	char url[64];
+	struct base44_options o = {
+		.api_url = url,
+		.app_id = "app1",
+		.service_token = "svc-SECRET-1",
+		.timeout_s = 2,
+		.body_max = CONFIG_BODY_MAX,
+		.proxy = proxy,
+		.proxy_user = user,
+		.proxy_password = password,
+	};
+	struct base44_client *c = NULL;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	ck_assert_int_eq(base44_client_new(&o, &c), CFS_OK);
+	return c;
+}
+
+START_TEST(test_fetch_errors_redact_the_proxy_password)
+{
+	struct fake_server s;
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+
+	memset(&s, 0, sizeof(s));
+	s.n = 1;
+	s.responses[0] = http_reply(0, "403 Forbidden",
+	    "X-Base44-Connector-Error: proxy said prx-PASS-7\r\n",
+	    "{\"detail\":\"user:prx-PASS-7 and svc-SECRET-1\"}");
+	server_start(&s);
+	c = client_with_proxy(s.port, "http://127.0.0.1:9", "prx-user", "prx-PASS-7");
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_DENIED);
+	ck_assert_str_eq(res.message, "user:[redacted] and [redacted]");
+	ck_assert_str_eq(res.code, "proxy said [redacted]");
+	base44_client_free(&c);
+	server_stop(&s);
+}
+END_TEST
+
 /* Proxies: plain http never goes through one, whatever the environment says. */
 
 static const char *const proxy_vars[] = { "http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy" };
@@ -689,6 +733,60 @@ START_TEST(test_fetch_over_http_ignores_proxy_environment)
 }
 END_TEST
 
+/* Nor through proxy= (http_options.proxy): a plain request is for loopback only. */
+START_TEST(test_fetch_over_http_ignores_the_proxy_option)
+{
+	const char *resp = http_reply(0, "200 OK", "",
+	    "{\"access_token\":\"t\",\"integration_type\":\"slack\"}");
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	struct fake_server s;
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	struct pollfd pfd;
+	char proxy[64];
+	enum cfs_err err;
+	int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(proxy_fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(proxy_fd, 8), 0);
+	ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+
+	memset(&s, 0, sizeof(s));
+	s.n = 1;
+	s.responses[0] = resp;
+	server_start(&s);
+	c = client_with_proxy(s.port, proxy, "prx-user", "prx-PASS-7");
+	err = base44_fetch(c, "slack", &conn, &res);
+	base44_client_free(&c);
+	if (err != CFS_OK) {
+		/* The request may have gone elsewhere: release the server thread. */
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in to = sa;
+
+		to.sin_port = htons((uint16_t)s.port);
+		(void)connect(fd, (struct sockaddr *)&to, sizeof(to));
+		close(fd);
+	}
+	server_stop(&s);
+	pfd.fd = proxy_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the proxy listener got a connection");
+	close(proxy_fd);
+	ck_assert_msg(err == CFS_OK, "fetch: %s (%s)", err_name(err), res.message);
+	ck_assert_int_eq(s.served, 1);
+	ck_assert_str_eq(conn->token, "t");
+	connection_unref(&conn);
+}
+END_TEST
+
 START_TEST(test_client_free_accepts_null)
 {
 	struct base44_client *c = NULL;
@@ -726,6 +824,8 @@ base44_suite(void)
 	tcase_add_test(fetch, test_fetch_errors_redact_the_registered_api_key_longest_secret_first);
 	tcase_add_test(fetch, test_url_may_use_proxy_only_for_https);
 	tcase_add_test(fetch, test_fetch_over_http_ignores_proxy_environment);
+	tcase_add_test(fetch, test_fetch_over_http_ignores_the_proxy_option);
+	tcase_add_test(fetch, test_fetch_errors_redact_the_proxy_password);
 	suite_add_tcase(s, fetch);
 	return s;
 }

@@ -80,6 +80,8 @@ START_TEST(test_config_set_accepts_good_values)
 		{ "token_file", "/run/secrets/base44" },
 		{ "api_url", "http://127.0.0.1:8044" },
 		{ "cacert", "/etc/ssl/certs/ca-certificates.crt" },
+		{ "proxy", "http://proxy.example:3128" },
+		{ "proxy_auth_file", "/run/secrets/proxy-auth" },
 	};
 	size_t i;
 
@@ -226,6 +228,7 @@ START_TEST(test_config_set_refuses_bad_values_naming_the_option)
 		{ "connectors", "Bad,Name" }, { "connectors", "slack,.git" },
 		{ "connectors", "a b" }, { "connectors", "slack,Desktop.ini" },
 		{ "app_id", "" }, { "api_url", "" }, { "token_file", "" },
+		{ "proxy", "" }, { "proxy", "socks5://proxy:1080" }, { "proxy_auth_file", "" },
 	};
 	size_t i;
 
@@ -357,6 +360,93 @@ START_TEST(test_config_url_allowed_https_or_loopback_http)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		ck_assert_msg(config_url_allowed(cases[i].url) == cases[i].ok, "%s: got %d",
 		    cases[i].url, !cases[i].ok);
+}
+END_TEST
+
+START_TEST(test_config_proxy_accepts_http_or_https_to_a_host_and_port)
+{
+	static const char *const good[] = {
+		"http://proxy.example:3128", "https://proxy.example", "http://127.0.0.1:8080/",
+		"HTTP://[::1]:3128", "HTTPS://[2001:db8::1]", "http://proxy_internal.corp:1",
+		"http://proxy:65535",
+	};
+	size_t i;
+
+	ck_assert(config_is_option("proxy"));
+	ck_assert(config_is_option("proxy_auth_file"));
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		msg[0] = '\0';
+		ck_assert_msg(config_set(&cfg, "proxy", good[i], msg, sizeof(msg)) == CFS_OK,
+		    "proxy=%s refused: %s", good[i], msg);
+		ck_assert_str_eq(cfg.proxy, good[i]);
+		ck_assert(config_proxy_url_allowed(good[i]));
+	}
+}
+END_TEST
+
+START_TEST(test_config_proxy_refuses_other_urls_naming_the_option_and_keeps_the_last)
+{
+	static const char *const bad[] = {
+		"socks5://127.0.0.1:1080", "socks5h://proxy:1080", "127.0.0.1:3128", "proxy.example",
+		"ftp://proxy.example", "http://", "https://", "http://:3128", "http://proxy:",
+		"http://proxy:0", "http://proxy:65536", "http://proxy:123456", "http://proxy:31x8",
+		"http://proxy/path", "http://proxy:3128/path", "http://proxy?x=1", "http://proxy#x",
+		"http://prox y", "http://[::1", "http://[]:3128", "http://[not-v6]:3128",
+		"http://proxy:3128//",
+	};
+	size_t i;
+
+	ck_assert_int_eq(config_set(&cfg, "proxy", "http://kept.example:3128", msg, sizeof(msg)),
+	    CFS_OK);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		msg[0] = '\0';
+		ck_assert_msg(config_set(&cfg, "proxy", bad[i], msg, sizeof(msg)) == CFS_ERR_INVALID,
+		    "proxy=%s accepted", bad[i]);
+		ck_assert_msg(strstr(msg, "proxy=") != NULL, "proxy=%s: %s", bad[i], msg);
+		ck_assert_msg(strchr(msg, '\n') == NULL, "message is not one line: %s", msg);
+		ck_assert(!config_proxy_url_allowed(bad[i]));
+		ck_assert_str_eq(cfg.proxy, "http://kept.example:3128");
+	}
+}
+END_TEST
+
+/* argv is public in /proc: a proxy URL's credentials are refused, and never echoed. */
+START_TEST(test_config_proxy_with_credentials_is_refused_pointing_at_proxy_auth_file)
+{
+	static const char *const bad[] = {
+		"http://user:sk-TOPSECRET@proxy:3128", "https://sk-TOPSECRET@proxy",
+		"http://user:sk-TOPSECRET@[::1]:3128", "http://proxy:3128/@sk-TOPSECRET",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		msg[0] = '\0';
+		ck_assert_int_eq(config_set(&cfg, "proxy", bad[i], msg, sizeof(msg)),
+		    CFS_ERR_INVALID);
+		ck_assert_msg(strstr(msg, "proxy=") != NULL && strstr(msg, "proxy_auth_file=") !=
+		    NULL, "%s", msg);
+		ck_assert_msg(strstr(msg, "sk-TOPSECRET") == NULL, "message echoes the secret");
+		ck_assert_ptr_null(cfg.proxy);
+	}
+}
+END_TEST
+
+START_TEST(test_config_proxy_secret_options_are_refused_pointing_at_proxy_auth_file)
+{
+	static const char *const keys[] = { "proxy_password", "proxy_auth", "proxy_user",
+		"proxy_userpwd" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		msg[0] = '\0';
+		ck_assert(config_is_option(keys[i]));
+		ck_assert_int_eq(config_set(&cfg, keys[i], "user:sk-TOPSECRET", msg, sizeof(msg)),
+		    CFS_ERR_INVALID);
+		ck_assert_msg(strstr(msg, keys[i]) != NULL && strstr(msg, "proxy_auth_file=") !=
+		    NULL, "%s: %s", keys[i], msg);
+		ck_assert_msg(strstr(msg, "sk-TOPSECRET") == NULL, "message echoes the secret");
+		ck_assert_ptr_null(cfg.proxy_password);
+	}
 }
 END_TEST
 
@@ -559,6 +649,99 @@ START_TEST(test_token_file_wins_over_environment_token)
 }
 END_TEST
 
+/* A complete configuration for a mount whose proxy_auth_file= holds content. */
+static enum cfs_err
+finish_with_proxy_auth(const char *content, size_t len, char *path, size_t pathsz)
+{
+	temp_file(path, pathsz, content, len);
+	set_ok("app_id", "app1");
+	set_ok("proxy", "http://proxy.example:3128");
+	set_ok("proxy_auth_file", path);
+	setenv("BASE44_SERVICE_TOKEN", "svc", 1);
+	ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
+	msg[0] = '\0';
+	return config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg));
+}
+
+START_TEST(test_proxy_auth_file_splits_at_the_first_colon_and_keeps_the_password_exact)
+{
+	static const struct {
+		const char *content, *user, *password;
+	} cases[] = {
+		{ "alice:s3cret\n", "alice", "s3cret" },
+		{ "alice:s3cret\r\n", "alice", "s3cret" },
+		{ "alice:s3cret", "alice", "s3cret" },
+		/* Only the line ending goes: a password may hold ':' and end in a space. */
+		{ "bob:pa:ss word \n", "bob", "pa:ss word " },
+		{ "carol:\tx\n", "carol", "\tx" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[64];
+
+		config_free(&cfg);
+		config_init(&cfg);
+		ck_assert_msg(finish_with_proxy_auth(cases[i].content, strlen(cases[i].content),
+		    path, sizeof(path)) == CFS_OK, "case %zu: %s", i, msg);
+		ck_assert_str_eq(cfg.proxy_user, cases[i].user);
+		ck_assert_str_eq(cfg.proxy_password, cases[i].password);
+		unlink(path);
+	}
+	unsetenv("BASE44_SERVICE_TOKEN");
+}
+END_TEST
+
+START_TEST(test_config_finish_refuses_bad_proxy_auth_files_without_their_content)
+{
+	static const struct {
+		const char *content;
+		size_t len;
+		const char *why;
+	} cases[] = {
+		{ "", 0, "empty" },
+		{ "\n", 1, "empty" },
+		{ "alice-sk-TOPSECRET\n", 19, "USER:PASSWORD" },
+		{ ":sk-TOPSECRET\n", 14, "USER:PASSWORD" },
+		{ "alice-sk-TOPSECRET:\n", 20, "USER:PASSWORD" },
+		{ "alice:sk-TOPSECRET\nmore\n", 24, "one line" },
+		{ "alice:sk-TOPSECRET\n\n", 20, "one line" },
+		{ "alice:sk-TOP\0SECRET\n", 20, "one line" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[64];
+
+		config_free(&cfg);
+		config_init(&cfg);
+		ck_assert_msg(finish_with_proxy_auth(cases[i].content, cases[i].len, path,
+		    sizeof(path)) == CFS_ERR_INVALID, "case %zu accepted", i);
+		ck_assert_msg(strstr(msg, cases[i].why) != NULL, "case %zu: %s", i, msg);
+		ck_assert_msg(strstr(msg, "proxy_auth_file") != NULL && strstr(msg, path) != NULL,
+		    "case %zu: %s", i, msg);
+		ck_assert_msg(strstr(msg, "sk-TOP") == NULL, "case %zu echoes the file: %s", i, msg);
+		ck_assert_ptr_null(cfg.proxy_user);
+		ck_assert_ptr_null(cfg.proxy_password);
+		unlink(path);
+	}
+	unsetenv("BASE44_SERVICE_TOKEN");
+}
+END_TEST
+
+START_TEST(test_config_finish_refuses_missing_proxy_auth_file)
+{
+	set_ok("app_id", "app1");
+	set_ok("proxy_auth_file", "/tmp/cfs-unit-does-not-exist/proxy-auth");
+	setenv("BASE44_SERVICE_TOKEN", "svc", 1);
+	ck_assert_int_eq(config_from_env(&cfg, msg, sizeof(msg)), CFS_OK);
+	ck_assert_int_eq(config_finish(&cfg, CONFIG_FOR_MOUNT, msg, sizeof(msg)), CFS_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(msg, "proxy_auth_file /tmp/cfs-unit-does-not-exist/"));
+	ck_assert_ptr_nonnull(strstr(msg, "No such file"));
+	unsetenv("BASE44_SERVICE_TOKEN");
+}
+END_TEST
+
 START_TEST(test_config_from_env_reads_protocol_variables)
 {
 	setenv("BASE44_API_URL", "http://localhost:8044/", 1);
@@ -647,6 +830,10 @@ config_suite(void)
 	tcase_add_test(set, test_config_set_option_without_value_is_refused);
 	tcase_add_test(set, test_config_api_url_trailing_slashes_stripped);
 	tcase_add_test(set, test_config_url_allowed_https_or_loopback_http);
+	tcase_add_test(set, test_config_proxy_accepts_http_or_https_to_a_host_and_port);
+	tcase_add_test(set, test_config_proxy_refuses_other_urls_naming_the_option_and_keeps_the_last);
+	tcase_add_test(set, test_config_proxy_with_credentials_is_refused_pointing_at_proxy_auth_file);
+	tcase_add_test(set, test_config_proxy_secret_options_are_refused_pointing_at_proxy_auth_file);
 	tcase_add_test(set, test_config_free_clears_and_can_be_repeated);
 	suite_add_tcase(s, set);
 
@@ -664,6 +851,9 @@ config_suite(void)
 	tcase_add_test(fin, test_token_file_larger_than_limit_is_refused);
 	tcase_add_test(fin, test_token_file_that_is_a_directory_is_refused);
 	tcase_add_test(fin, test_token_file_wins_over_environment_token);
+	tcase_add_test(fin, test_proxy_auth_file_splits_at_the_first_colon_and_keeps_the_password_exact);
+	tcase_add_test(fin, test_config_finish_refuses_bad_proxy_auth_files_without_their_content);
+	tcase_add_test(fin, test_config_finish_refuses_missing_proxy_auth_file);
 	tcase_add_test(fin, test_config_from_env_reads_protocol_variables);
 	tcase_add_test(fin, test_config_from_env_ignores_unset_and_empty_variables);
 	tcase_add_test(fin, test_config_options_override_environment);
