@@ -6,7 +6,10 @@
  * and started again with the new values, or sent --signal instead. The new
  * values are read before the old COMMAND is stopped, so a connector that
  * cannot be read just then leaves the running COMMAND alone.
- * Signals exec receives go to COMMAND; exec ends when COMMAND does.
+ * COMMAND runs in a process group of its own (given the terminal when exec
+ * had it), so a restart stops everything it started, not just its first
+ * process, and a terminal's Ctrl-C reaches it once. Signals exec receives
+ * go to that group; exec ends when COMMAND does, with its status.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,13 +69,18 @@ struct exec_run {
 	int restarting;
 	int stopping;			/* a terminating signal came: no more restarts */
 	int complained;			/* a failure is already reported */
+	int tty;			/* exec had the terminal: COMMAND gets it */
+	pid_t exec_pid;
 };
 
+#define EXEC_USAGE	"usage: connectorfs exec [--signal SIG] [--debounce SECONDS] " \
+			"FOLDER... -- COMMAND [ARGS...]"
+
+/* One line: what was wrong, and the usage. */
 static int
-exec_usage(void)
+exec_usage(const char *what)
 {
-	fprintf(stderr, "usage: connectorfs exec [--signal SIG] [--debounce SECONDS] "
-	    "FOLDER... -- COMMAND [ARGS...]\n");
+	fprintf(stderr, "connectorfs exec: %s; " EXEC_USAGE "\n", what);
 	return EXEC_FAILED;
 }
 
@@ -175,6 +184,66 @@ exec_read_env(struct exec_run *r, struct envfile *ef, char *msg, size_t msgsz)
 	return 0;
 }
 
+/*
+ * Names in an env file that would make the dynamic loader, a shell, an
+ * interpreter or an HTTP client do something COMMAND did not ask for. The
+ * names come from the connector's type and its config keys (a connector
+ * "ld" with a key "preload" renders LD_PRELOAD), which the API decides.
+ */
+static int
+exec_name_is_risky(const char *assignment, size_t name_len)
+{
+	static const char *const prefixes[] = { "LD_", "BASH_FUNC_", "MALLOC_", "GLIBC_" };
+	static const char *const names[] = {
+		"BASH_ENV", "GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN",
+		"NLSPATH", "RES_OPTIONS", "RESOLV_HOST_CONF", "TZDIR", "NODE_OPTIONS",
+		"NODE_PATH", "NODE_EXTRA_CA_CERTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+		"GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_ASKPASS", "SSH_ASKPASS",
+		"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY",
+		"SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(assignment, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == name_len && strncmp(assignment, names[i], name_len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Leave out the names exec_name_is_risky() refuses, saying which (never the value). */
+static void
+exec_drop_risky(struct exec_run *r)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < r->env.n; i++) {
+		struct envfile_var *v = &r->env.vars[i];
+
+		if (exec_name_is_risky(v->assignment, v->name_len)) {
+			fprintf(stderr, "connectorfs exec: %.*s left out of %s's environment "
+			    "(a name the loader, a shell or a library acts on)\n", (int)v->name_len,
+			    v->assignment, r->command[0]);
+			secret_free(v->assignment);
+			continue;
+		}
+		r->env.vars[kept++] = *v;
+	}
+	r->env.n = kept;
+}
+
+/* The terminal, taken (back) by this process's group or given to COMMAND's. */
+static void
+exec_give_terminal(pid_t pgid)
+{
+	void (*old)(int) = signal(SIGTTOU, SIG_IGN);	/* a background group may not */
+
+	(void)tcsetpgrp(STDIN_FILENO, pgid);
+	signal(SIGTTOU, old);
+}
+
 static int
 exec_spawn(struct exec_run *r)
 {
@@ -187,8 +256,20 @@ exec_spawn(struct exec_run *r)
 		    strerror(errno));
 		return -1;
 	}
-	if (r->child > 0)
+	if (r->child > 0) {
+		/* Here too: a signal may be sent to the group before the child runs. */
+		(void)setpgid(r->child, r->child);
+		if (r->tty)
+			exec_give_terminal(r->child);
 		return 0;
+	}
+	(void)setpgid(0, 0);
+	if (r->tty)
+		exec_give_terminal(getpid());
+	/* exec killed (SIGKILL, OOM) leaves no COMMAND behind with an old token. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != r->exec_pid)
+		_exit(EXEC_FAILED);
 	sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
 	for (i = 0; i < r->env.n; i++)
 		putenv(r->env.vars[i].assignment);	/* this process becomes COMMAND */
@@ -198,14 +279,40 @@ exec_spawn(struct exec_run *r)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/* Signal COMMAND and everything it started. */
+static void
+exec_signal_command(const struct exec_run *r, int sig)
+{
+	if (kill(-r->child, sig) != 0)
+		(void)kill(r->child, sig);	/* not yet in its group */
+}
+
+/*
+ * COMMAND's status as exec's own: its exit code, or death by the same
+ * signal (so that a service manager sees a SIGTERM stop as clean); 128+N
+ * for a signal that would dump a core.
+ */
 static int
 exec_status(int status)
 {
+	int sig;
+
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return EXEC_FAILED;
+	if (!WIFSIGNALED(status))
+		return EXEC_FAILED;
+	sig = WTERMSIG(status);
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGKILL ||
+	    sig == SIGPIPE || sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGALRM) {
+		sigset_t one;
+
+		signal(sig, SIG_DFL);
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		raise(sig);
+	}
+	return 128 + sig;
 }
 
 /* A value changed and the window is over: signal COMMAND, or stop it to start it anew. */
@@ -220,7 +327,7 @@ exec_act(struct exec_run *r, long long now)
 	if (r->signal != 0) {
 		fprintf(stderr, "connectorfs exec: a value changed; sending SIG%s to %s "
 		    "(pid %ld)\n", exec_signal_name(r->signal), r->command[0], (long)r->child);
-		kill(r->child, r->signal);
+		exec_signal_command(r, r->signal);
 		return;
 	}
 	if (exec_read_env(r, &next, msg, sizeof(msg)) != 0) {
@@ -234,9 +341,10 @@ exec_act(struct exec_run *r, long long now)
 	r->complained = 0;
 	envfile_clear(&r->env);
 	r->env = next;
+	exec_drop_risky(r);
 	fprintf(stderr, "connectorfs exec: a value changed; restarting %s (pid %ld)\n",
 	    r->command[0], (long)r->child);
-	kill(r->child, SIGTERM);
+	exec_signal_command(r, SIGTERM);
 	r->restarting = 1;
 	r->kill_at = now + EXEC_STOP_GRACE_MS;
 }
@@ -249,7 +357,7 @@ exec_on_signal(struct exec_run *r, int sig, int *code)
 	pid_t pid;
 
 	if (sig != SIGCHLD) {
-		kill(r->child, sig);
+		exec_signal_command(r, sig);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
 			r->stopping = 1;
 			r->act_at = -1;
@@ -259,6 +367,8 @@ exec_on_signal(struct exec_run *r, int sig, int *code)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid != r->child)
 			continue;	/* an orphan COMMAND left behind: not ours to report */
+		if (r->tty)
+			exec_give_terminal(getpgrp());
 		if (!r->restarting || r->stopping) {
 			*code = exec_status(status);
 			return 1;
@@ -288,7 +398,9 @@ exec_loop(struct exec_run *r)
 		if (r->kill_at >= 0 && r->kill_at < wake)
 			wake = r->kill_at;
 		pfd[0] = (struct pollfd){ r->sfd, POLLIN, 0 };
-		pfd[1] = (struct pollfd){ watch_set_fd(r->ws), POLLIN, 0 };
+		/* Not looked at while restarting or stopping: unread, it would wake us at once. */
+		pfd[1] = (struct pollfd){ r->restarting || r->stopping ? -1 : watch_set_fd(r->ws),
+		    POLLIN, 0 };
 		(void)poll(pfd, 2, wake > now ? (int)(wake - now) : 0);
 		while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			rc = exec_on_signal(r, (int)si.ssi_signo, &code);
@@ -311,7 +423,7 @@ exec_loop(struct exec_run *r)
 			exec_act(r, now);
 		}
 		if (r->kill_at >= 0 && now >= r->kill_at) {
-			kill(r->child, SIGKILL);
+			exec_signal_command(r, SIGKILL);
 			r->kill_at = -1;
 		}
 	}
@@ -331,7 +443,7 @@ exec_parse(struct exec_run *r, int argc, char *argv[])
 		else if (i + 1 < argc)
 			value = argv[++i];
 		else
-			return exec_usage();
+			return exec_usage("an option without its value");
 		if (strncmp(opt, "--signal", 8) == 0 && (opt[8] == '\0' || opt[8] == '=')) {
 			r->signal = exec_parse_signal(value);
 			if (r->signal == 0) {
@@ -347,17 +459,15 @@ exec_parse(struct exec_run *r, int argc, char *argv[])
 				return EXEC_FAILED;
 			}
 		} else {
-			return exec_usage();
+			fprintf(stderr, "connectorfs exec: unknown option %s; " EXEC_USAGE "\n", opt);
+			return EXEC_FAILED;
 		}
 	}
 	first = i;
 	while (i < argc && strcmp(argv[i], "--") != 0)
 		i++;
-	if (i == first || i >= argc - 1) {
-		fprintf(stderr, "connectorfs exec: %s\n", i == first ?
-		    "no FOLDER given" : "no -- COMMAND given");
-		return exec_usage();
-	}
+	if (i == first || i >= argc - 1)
+		return exec_usage(i == first ? "no FOLDER given" : "no -- COMMAND given");
 	r->folders = argv + first;
 	r->nfolders = (size_t)(i - first);
 	r->command = argv + i + 1;
@@ -378,8 +488,7 @@ exec_main(int argc, char *argv[])
 	r.act_at = r.kill_at = -1;
 	r.sfd = -1;
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: connectorfs exec [--signal SIG] [--debounce SECONDS] "
-		    "FOLDER... -- COMMAND [ARGS...]\n");
+		printf(EXEC_USAGE "\n");
 		return 0;
 	}
 	rc = exec_parse(&r, argc, argv);
@@ -396,6 +505,9 @@ exec_main(int argc, char *argv[])
 	for (i = 0; i < sizeof(exec_forwarded) / sizeof(exec_forwarded[0]); i++)
 		sigaddset(&mask, exec_forwarded[i]);
 	sigprocmask(SIG_BLOCK, &mask, &r.old_mask);
+	r.exec_pid = getpid();
+	r.tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+	exec_drop_risky(&r);
 	r.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (r.sfd < 0) {
 		fprintf(stderr, "connectorfs exec: signalfd: %s\n", strerror(errno));

@@ -6,20 +6,59 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "wait.h"
 #include "watch.h"
 
 #define WAIT_TIMEOUT_MAX_MS	(100LL * 365 * 86400 * 1000)
+#define WAIT_TIMER_SLACK_MS	100	/* the loop's own deadline comes first */
 
 static int
 wait_usage(void)
 {
 	fprintf(stderr, "usage: connectorfs wait [--timeout SECONDS] PATH...\n");
 	return 2;
+}
+
+static void
+wait_timed_out(int sig)
+{
+	(void)sig;
+	_exit(1);
+}
+
+/*
+ * --timeout holds even while a look at a path waits on a daemon that is
+ * slow (a fetch up to timeout=) or does not answer at all: a timer ends
+ * the process, whatever it is blocked in.
+ */
+static void
+wait_arm_timer(long long ms)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = (time_t)(ms / 1000);
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	if (ms == 0)
+		it.it_value.tv_usec = 1;	/* 0 would disarm it */
+	signal(SIGALRM, wait_timed_out);
+	(void)setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+wait_disarm_timer(void)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	(void)setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* Sleep until inotify says something, the next tick, or the deadline (-1: none). */
@@ -62,8 +101,8 @@ wait_main(int argc, char *argv[])
 		} else
 			return wait_usage();
 		if (clock_parse_seconds(value, WAIT_TIMEOUT_MAX_MS, &timeout_ms) != 0) {
-			fprintf(stderr, "connectorfs wait: --timeout %s: not a number of seconds\n",
-			    value);
+			fprintf(stderr, "connectorfs wait: --timeout %s: not a number of seconds "
+			    "from 0 to 3153600000\n", value);
 			return 2;
 		}
 	}
@@ -74,8 +113,10 @@ wait_main(int argc, char *argv[])
 		fprintf(stderr, "connectorfs wait: %s\n", msg);
 		return 2;
 	}
-	if (timeout_ms >= 0)
+	if (timeout_ms >= 0) {
 		deadline = clock_mono_ms() + timeout_ms;
+		wait_arm_timer(timeout_ms + WAIT_TIMER_SLACK_MS);
+	}
 	for (;;) {
 		n = watch_set_check(ws, msg, sizeof(msg));
 		if (n < 0) {
@@ -91,6 +132,7 @@ wait_main(int argc, char *argv[])
 		}
 		wait_idle(ws, deadline);
 	}
+	wait_disarm_timer();
 	for (k = 0; k < watch_set_count(ws); k++)
 		if (watch_set_changed(ws, k))
 			printf("%s\n", watch_set_path(ws, k));

@@ -15,11 +15,16 @@
 
 #define ENVFILE_LINE_MAX	(1024 * 1024)
 
+/*
+ * A name may start with a digit: the renderer makes a connector type such
+ * as "1password" 1PASSWORD_ACCESS_TOKEN, which sh cannot source but a
+ * program reads from its environment like any other.
+ */
 static int
-envfile_name_char(char c, int first)
+envfile_name_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-	    (!first && c >= '0' && c <= '9');
+	    (c >= '0' && c <= '9');
 }
 
 /* One line starting at text[*pos]: "NAME=" then the value into b. */
@@ -30,7 +35,7 @@ envfile_line(const char *text, size_t len, size_t *pos, struct buf *b, size_t *n
 	size_t i = *pos, start;
 	enum cfs_err err;
 
-	while (i < len && envfile_name_char(text[i], i == *pos))
+	while (i < len && envfile_name_char(text[i]))
 		i++;
 	if (i == *pos || i >= len || text[i] != '=')
 		return CFS_ERR_MALFORMED;
@@ -41,6 +46,8 @@ envfile_line(const char *text, size_t len, size_t *pos, struct buf *b, size_t *n
 		if (text[i] == '\'') {
 			start = ++i;
 			while (i < len && text[i] != '\'') {
+				if (text[i] == '\0')
+					return CFS_ERR_MALFORMED;	/* never in an env value */
 				if (text[i] == '\n')
 					(*lines)++;	/* a quoted newline belongs to the value */
 				i++;

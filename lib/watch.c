@@ -69,19 +69,69 @@ watch_look(const char *file, struct watch_identity *id, int *err)
 	return WATCH_LOOK_OK;
 }
 
+/*
+ * The same value: connectorfs moves a file's mtime on every change of its
+ * value (strictly increasing), while a new inode alone can mean the same
+ * value shown afresh (SIGHUP makes the daemon drop every name). A file
+ * replaced by rename with the same size and mtime is therefore not seen.
+ */
 static int
-watch_same(const struct watch_identity *a, const struct watch_identity *b)
+watch_same_value(const struct watch_identity *a, const struct watch_identity *b)
 {
-	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
-	    a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-	    a->mtime.tv_nsec == b->mtime.tv_nsec;
+	return a->exists == b->exists && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
+static int
+watch_same_inode(const struct watch_identity *a, const struct watch_identity *b)
+{
+	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino;
+}
+
+/*
+ * Watch what the name shows now, and let go of the inode watched before:
+ * a mark pins its inode, and with it the daemon's copy of an old value.
+ */
 static void
 watch_arm(struct watch_set *ws, struct watch_entry *e)
 {
-	if (ws->fd >= 0)
-		e->wd = inotify_add_watch(ws->fd, e->file, WATCH_EVENTS);
+	int wd;
+
+	if (ws->fd < 0)
+		return;
+	wd = inotify_add_watch(ws->fd, e->file, WATCH_EVENTS);
+	if (e->wd >= 0 && e->wd != wd)
+		(void)inotify_rm_watch(ws->fd, e->wd);
+	e->wd = wd;
+}
+
+/*
+ * A path that no longer exists: its connector went away, or its whole
+ * mount did. The nearest folder above it that still exists tells which: in
+ * the same filesystem, the connector is gone (a change); elsewhere (the
+ * mountpoint's own folder), the mount is.
+ */
+static int
+watch_mount_gone(const char *file, dev_t dev)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s", file) >= (int)sizeof(path))
+		return 0;
+	for (;;) {
+		slash = strrchr(path, '/');
+		if (slash == NULL)
+			return stat(".", &st) == 0 && st.st_dev != dev;
+		if (slash == path)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(path, &st) == 0)
+			return st.st_dev != dev;
+		if (errno != ENOENT || strcmp(path, "/") == 0)
+			return 0;
+	}
 }
 
 /* What to look at for path: itself, or a connector folder's connection.json. */
@@ -202,13 +252,21 @@ watch_set_check(struct watch_set *ws, char *msg, size_t msgsz)
 		case WATCH_LOOK_OK:
 			break;
 		}
-		w->changed = !watch_same(&now, &w->seen);
+		if (!now.exists && w->seen.exists && watch_mount_gone(w->file, w->seen.dev)) {
+			snprintf(msg, msgsz, "%s: the mount is gone", w->arg);
+			return -1;
+		}
+		w->changed = !watch_same_value(&now, &w->seen);
 		/*
 		 * A watch dies with the inode it is on (IN_IGNORED after
-		 * IN_DELETE_SELF): put it on what the name shows now.
+		 * IN_DELETE_SELF): put it on what the name shows now. A new
+		 * inode with the same value is the reference from now on.
 		 */
-		if (now.exists && (w->changed || w->wd < 0))
+		if (now.exists && (!watch_same_inode(&now, &w->seen) || w->wd < 0)) {
 			watch_arm(ws, w);
+			if (!w->changed)
+				w->seen = now;
+		}
 		changed += w->changed;
 	}
 	return changed;

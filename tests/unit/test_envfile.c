@@ -79,7 +79,6 @@ static const struct {
 	size_t line;
 } refused[] = {
 	{ "=x\n", 1 },				/* no name */
-	{ "1A=x\n", 1 },			/* name starts with a digit */
 	{ "A B=x\n", 1 },
 	{ "A\n", 1 },				/* no = */
 	{ "A=1\nB=two words\n", 2 },		/* unquoted space */
@@ -108,6 +107,20 @@ START_TEST(test_envfile_refuses_what_the_renderer_never_writes_with_its_line)
 }
 END_TEST
 
+START_TEST(test_envfile_takes_a_name_starting_with_a_digit_and_refuses_a_quoted_nul)
+{
+	struct envfile ef = { NULL, 0, 0 };
+	static const char nul[] = "A='x\0y'\n";
+	size_t line = 0;
+
+	parse_ok(&ef, "1PASSWORD_ACCESS_TOKEN=t\n");
+	ck_assert_str_eq(envfile_get(&ef, "1PASSWORD_ACCESS_TOKEN"), "t");
+	ck_assert_int_eq(envfile_parse(&ef, nul, sizeof(nul) - 1, &line), CFS_ERR_MALFORMED);
+	ck_assert_uint_eq(line, 1);
+	envfile_clear(&ef);
+}
+END_TEST
+
 START_TEST(test_envfile_reads_a_last_line_without_a_newline_and_an_empty_file)
 {
 	struct envfile ef = { NULL, 0, 0 };
@@ -131,6 +144,7 @@ envfile_suite(void)
 	tcase_add_test(tc, test_envfile_later_files_replace_a_name_already_read);
 	tcase_add_loop_test(tc, test_envfile_refuses_what_the_renderer_never_writes_with_its_line,
 	    0, (int)(sizeof(refused) / sizeof(refused[0])));
+	tcase_add_test(tc, test_envfile_takes_a_name_starting_with_a_digit_and_refuses_a_quoted_nul);
 	tcase_add_test(tc, test_envfile_reads_a_last_line_without_a_newline_and_an_empty_file);
 	suite_add_tcase(s, tc);
 	return s;

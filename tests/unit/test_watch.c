@@ -89,7 +89,7 @@ START_TEST(test_watch_sees_nothing_until_a_file_is_replaced_then_names_it)
 	ws = watch("a", "b", WATCH_VALUE_OR_FOLDER);
 	ck_assert_int_ge(watch_set_fd(ws), 0);
 	ck_assert_int_eq(watch_set_check(ws, msg, sizeof(msg)), 0);
-	replace("b", "2");
+	replace("b", "22");	/* another size: the same second's mtime could match */
 	ck_assert_int_eq(watch_set_check(ws, msg, sizeof(msg)), 1);
 	ck_assert_int_eq(watch_set_changed(ws, 0), 0);
 	ck_assert_int_eq(watch_set_changed(ws, 1), 1);
@@ -100,6 +100,74 @@ START_TEST(test_watch_sees_nothing_until_a_file_is_replaced_then_names_it)
 	ck_assert_int_eq(watch_set_check(ws, msg, sizeof(msg)), 0);
 	watch_set_free(&ws);
 	ck_assert_ptr_null(ws);
+	watch_dir_remove();
+}
+END_TEST
+
+START_TEST(test_watch_takes_a_new_inode_with_the_same_value_as_no_change)
+{
+	struct watch_set *ws;
+	struct stat st;
+	struct timespec times[2];
+	char msg[256];
+
+	watch_dir_make();
+	put("a", "1");
+	ck_assert_int_eq(stat(at("a"), &st), 0);
+	ws = watch("a", NULL, WATCH_VALUE_OR_FOLDER);
+	/* What the daemon does on SIGHUP: the same bytes and mtime under a new inode. */
+	replace("a", "2");
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	ck_assert_int_eq(utimensat(AT_FDCWD, at("a"), times, 0), 0);
+	ck_assert_int_eq(watch_set_check(ws, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(watch_set_check(ws, msg, sizeof(msg)), 0);
+	watch_set_free(&ws);
+	watch_dir_remove();
+}
+END_TEST
+
+START_TEST(test_watch_tells_a_connector_gone_from_a_mount_gone)
+{
+	struct watch_set *ws;
+	char msg[256];
+	char expected[512];
+
+	/* Gone inside a filesystem that is still there: a change. */
+	watch_dir_make();
+	ck_assert_int_eq(mkdir(at("slack"), 0700), 0);
+	put("slack/connection.json", "{}");
+	ws = watch("slack", NULL, WATCH_FOLDER);
+	ck_assert_int_eq(unlink(at("slack/connection.json")), 0);
+	ck_assert_int_eq(rmdir(at("slack")), 0);
+	ck_assert_int_eq(watch_set_check(ws, msg, sizeof(msg)), 1);
+	watch_set_free(&ws);
+	watch_dir_remove();
+
+	/* The folder above is on another device now (a mount went away): an error. */
+	watch_dir_make();
+	ck_assert_int_eq(mkdir(at("mnt"), 0700), 0);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "mount -t tmpfs cfs-watch-test %s 2>/dev/null", at("mnt"));
+		if (system(cmd) != 0) {	/* no power to mount: the first half stands alone */
+			watch_dir_remove();
+			return;
+		}
+	}
+	put("mnt/value", "1");
+	ws = watch("mnt/value", NULL, WATCH_VALUE_OR_FOLDER);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "umount %s", at("mnt"));
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	ck_assert_int_eq(watch_set_check(ws, msg, sizeof(msg)), -1);
+	snprintf(expected, sizeof(expected), "%s: the mount is gone", at("mnt/value"));
+	ck_assert_str_eq(msg, expected);
+	watch_set_free(&ws);
 	watch_dir_remove();
 }
 END_TEST
@@ -213,6 +281,8 @@ watch_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_watch_sees_nothing_until_a_file_is_replaced_then_names_it);
+	tcase_add_test(tc, test_watch_takes_a_new_inode_with_the_same_value_as_no_change);
+	tcase_add_test(tc, test_watch_tells_a_connector_gone_from_a_mount_gone);
 	tcase_add_test(tc, test_watch_counts_a_rewrite_in_place_and_a_removal_as_changes);
 	tcase_add_test(tc, test_watch_reads_a_folder_through_its_connection_json);
 	tcase_add_test(tc, test_watch_refuses_what_it_cannot_watch_naming_it);
