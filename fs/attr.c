@@ -29,7 +29,7 @@ attr_dir(const struct cfs_ctx *ctx, const char *connector, uint64_t ino, long lo
 	 * With access= rules every tenant must pass through the root to reach its
 	 * folder: the root is searchable by all, and listable only as dir_mode= says.
 	 */
-	if (ino == TREE_ROOT_INO && ctx->cfg->naccess > 0)
+	if ((ino == TREE_ROOT_INO || ino == TREE_WORKSPACE_INO) && ctx->cfg->naccess > 0)
 		dir_mode |= 0111;
 	st->st_ino = ino;
 	st->st_mode = S_IFDIR | dir_mode;

@@ -525,7 +525,8 @@ control_add_known(const struct cache_stat *st, void *arg)
 {
 	struct control_dirfill *f = arg;
 
-	if (st->ever_fetched && f->rc == 0)
+	/* refresh/NAME is for app connectors: a name with '/' is no directory entry. */
+	if (st->ever_fetched && f->rc == 0 && name_workspace_id(st->name) == NULL)
 		f->rc = f->add(f->arg, st->name, TREE_REFRESH_INO, S_IFREG);
 }
 

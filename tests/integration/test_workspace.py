@@ -126,3 +126,11 @@ class WorkspaceTest(TestCase):
         st = os.stat(os.path.join(self.folder(mnt), "access_token"))
         self.assertEqual((61101, 0o440), (st.st_uid, st.st_mode & 0o777))
         self.assertEqual(0o550, os.stat(self.folder(mnt)).st_mode & 0o777)
+        # The tenant passes connectors/ as it passes the root, and reads its own.
+        os.chmod(os.path.dirname(mnt.path), 0o711)
+        r = subprocess.run(["setpriv", "--reuid", "61101", "--regid", "61101", "--clear-groups",
+                            "cat", os.path.join(self.folder(mnt), "access_token")],
+                           capture_output=True, text=True, timeout=HANG)
+        self.assertEqual((0, WS_TOKEN), (r.returncode, r.stdout))
+        # refresh/ lists app connectors only (a workspace name holds a '/').
+        self.assertNotIn(WS_NAME, os.listdir(os.path.join(mnt.path, ".connectorfs", "refresh")))
