@@ -131,14 +131,29 @@ keeper_server_phase(struct keeper_server *s, enum keeper_phase phase)
 	s->since_ms = clock_mono_ms();
 }
 
+/*
+ * One message to a server. A server still busy starting (upgrades asked
+ * for back to back) may not have drained its end yet: EAGAIN is waited out
+ * for up to a second rather than taken for a dead server.
+ */
 static int
 keeper_send(struct keeper_server *s, char msg)
 {
-	if (s->ctl < 0 || send(s->ctl, &msg, 1, MSG_NOSIGNAL) != 1) {
-		log_warn("server %ld: control socket", (long)s->pid);
-		return -1;
+	struct pollfd p;
+	int tries;
+
+	for (tries = 0; s->ctl >= 0 && tries < 100; tries++) {
+		if (send(s->ctl, &msg, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+		p.fd = s->ctl;
+		p.events = POLLOUT;
+		p.revents = 0;
+		(void)poll(&p, 1, 10);
 	}
-	return 0;
+	log_warn("server %ld: control socket", (long)s->pid);
+	return -1;
 }
 
 /* The child side of a spawn: descriptors 3, 4, 5 and the environment. */
