@@ -53,20 +53,23 @@ dir_add(void *arg, const char *name, uint64_t ino, mode_t type)
 	return 0;
 }
 
-/* A connector is listed once it has been fetched with success since the mount. */
+/*
+ * A connector is listed once it has been fetched with success since the
+ * mount: app connectors at the root, workspace ones (which the API does not
+ * list) in connectors/.
+ */
+struct dir_fetched {
+	struct name_list *names;
+	int workspace;
+};
+
 static void
 dir_collect_fetched(const struct cache_stat *st, void *arg)
 {
-	if (st->ever_fetched && name_workspace_id(st->name) == NULL)
-		name_list_add(arg, st->name);
-}
+	struct dir_fetched *f = arg;
 
-/* The same for workspace connectors: the API has no list of them. */
-static void
-dir_collect_workspace(const struct cache_stat *st, void *arg)
-{
-	if (st->ever_fetched && name_workspace_id(st->name) != NULL)
-		name_list_add(arg, st->name);
+	if (st->ever_fetched && (name_workspace_id(st->name) != NULL) == f->workspace)
+		name_list_add(f->names, st->name);
 }
 
 struct dir_listed {
@@ -113,7 +116,7 @@ dir_fill_root(struct cfs_ctx *ctx, struct dir_snapshot *d)
 
 	for (i = 0; i < ctx->cfg->nconnectors; i++)
 		name_list_add(&l, ctx->cfg->connectors[i]);
-	cache_foreach(ctx->cache, dir_collect_fetched, &l);
+	cache_foreach(ctx->cache, dir_collect_fetched, &(struct dir_fetched){ &l, 0 });
 	if (ctx->listing != NULL)
 		listing_foreach_active(ctx->listing, dir_collect_listed,
 		    &(struct dir_listed){ ctx, &l });
@@ -135,7 +138,7 @@ dir_fill_workspace(struct cfs_ctx *ctx, struct dir_snapshot *d)
 	struct name_list l = NAME_LIST_INIT;
 	int rc;
 
-	cache_foreach(ctx->cache, dir_collect_workspace, &l);
+	cache_foreach(ctx->cache, dir_collect_fetched, &(struct dir_fetched){ &l, 1 });
 	if (l.oom) {
 		name_list_clear(&l);
 		return -1;

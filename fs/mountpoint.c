@@ -121,10 +121,12 @@ int
 mountpoint_prepare(const char *path, char **resolved, char *msg, size_t msgsz)
 {
 	struct stat st;
+	int fd;
 
 	*resolved = NULL;
-	if (mountpoint_fuse_fd(path) >= 0)
-		return mountpoint_check_fd(path, mountpoint_fuse_fd(path), resolved, msg, msgsz);
+	fd = mountpoint_fuse_fd(path);
+	if (fd >= 0)
+		return mountpoint_check_fd(path, fd, resolved, msg, msgsz);
 	if (mountpoint_is_stale(path)) {
 		log_warnx("mountpoint %s: stale FUSE mount (its daemon is gone); "
 		    "detaching it", path);

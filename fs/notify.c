@@ -77,8 +77,10 @@ notifier_invalidate_now(struct cfs_ctx *ctx, const char *name)
 		 * (a 404 kept for negative_ttl). Forget that, so a refresh or a
 		 * SIGHUP that finds it is seen at once.
 		 */
-		if (name_workspace_id(name) != NULL)
-			notify_entry(ctx, TREE_WORKSPACE_INO, name_workspace_id(name));
+		const char *id = name_workspace_id(name);
+
+		if (id != NULL)
+			notify_entry(ctx, TREE_WORKSPACE_INO, id);
 		else
 			notify_entry(ctx, TREE_ROOT_INO, name);
 		return;

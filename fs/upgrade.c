@@ -68,28 +68,6 @@ upgrade_time(const char *json, const char *key, long long *out)
 	return 0;
 }
 
-static int upgrade_read_status_once(const char *mountpoint, struct upgrade_status *st,
-    char *msg, size_t msgsz);
-
-/*
- * status.json, tried again for a while: a render opened while another
- * upgrade's takeover is under way reads ESTALE (the new server does not
- * carry .connectorfs looks), which says nothing about this mount.
- */
-static int
-upgrade_read_status(const char *mountpoint, struct upgrade_status *st, char *msg, size_t msgsz)
-{
-	struct timespec pause = { 0, UPGRADE_POLL_MS * 1000000L };
-	int i;
-
-	for (i = 0; i < UPGRADE_STATUS_TRIES; i++) {
-		if (upgrade_read_status_once(mountpoint, st, msg, msgsz) == 0)
-			return 0;
-		nanosleep(&pause, NULL);
-	}
-	return -1;
-}
-
 static int
 upgrade_read_status_once(const char *mountpoint, struct upgrade_status *st, char *msg,
     size_t msgsz)
@@ -135,6 +113,25 @@ upgrade_read_status_once(const char *mountpoint, struct upgrade_status *st, char
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * status.json, tried again for a while: a render opened while another
+ * upgrade's takeover is under way reads ESTALE (the new server does not
+ * carry .connectorfs looks), which says nothing about this mount.
+ */
+static int
+upgrade_read_status(const char *mountpoint, struct upgrade_status *st, char *msg, size_t msgsz)
+{
+	struct timespec pause = { 0, UPGRADE_POLL_MS * 1000000L };
+	int i;
+
+	for (i = 0; i < UPGRADE_STATUS_TRIES; i++) {
+		if (upgrade_read_status_once(mountpoint, st, msg, msgsz) == 0)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
 }
 
 /* A /proc/PID field line ("PPid:\t123"), or -1. */

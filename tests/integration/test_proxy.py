@@ -18,7 +18,7 @@ import threading
 import harness
 from harness import (SERVICE_TOKEN, Mount, TestCase, base_env, mount_status, mounted_fstype,
                      read_file, run_binary, wait_until)
-from test_security import TLSEmulator, make_ca, make_server_cert, memory_hits, sanitized
+from test_security import TLSCase, make_server_cert, memory_hits, sanitized
 
 SLACK = b"xoxb-demo-slack-token-0001"
 GITHUB = b"gho_demoGithubToken0001"
@@ -191,41 +191,13 @@ class ConnectProxy:
             t.join(2)
 
 
-class ProxyTest(TestCase):
+class ProxyTest(TLSCase):
     """The emulator over TLS (its own CA, given with cacert=) reached through ConnectProxy."""
-
-    tls = None
-    certdir = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.certdir = tempfile.mkdtemp(prefix="cfs-proxy-")
-        try:
-            cls.ca, _ = make_ca(cls.certdir, "ca")
-            cert, key = make_server_cert(cls.certdir, "ca", "server")
-            cls.server_cert = (cert, key)
-            cls.tls = TLSEmulator(cert, key, cls.ca).start()
-        except Exception:
-            cls.tearDownClass()
-            raise
         cls.tls_port = int(cls.tls.url.rpartition(":")[2])
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.tls is not None:
-            cls.tls.stop()
-            cls.tls = None
-        if cls.certdir:
-            shutil.rmtree(cls.certdir, ignore_errors=True)
-            cls.certdir = None
-        super().tearDownClass()
-
-    def setUp(self):
-        super().setUp()
-        self.tls.reset()
-        self.tls.types = set(harness.SEED_TYPES)
-        self.tls.secrets = set()
 
     def proxy(self, **kw):
         p = ConnectProxy(**kw)

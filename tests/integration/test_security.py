@@ -560,11 +560,16 @@ PLAIN_HTTP_REFUSED = [
 ]
 
 
-class TLSTest(TestCase):
-    """TLS is always verified; cacert= trusts a private CA; plain http only to loopback."""
+class TLSCase(TestCase):
+    """A test class with the emulator over TLS: a CA of its own ("ca", in cls.ca), a server
+    certificate it signed (cls.server_cert), and cls.tls, reset before each test."""
 
     tls = None
     certdir = None
+
+    @classmethod
+    def make_certs(cls):
+        """More certificates a class needs, made in cls.certdir."""
 
     @classmethod
     def setUpClass(cls):
@@ -572,9 +577,9 @@ class TLSTest(TestCase):
         cls.certdir = tempfile.mkdtemp(prefix="cfs-tls-")
         try:
             cls.ca, _ = make_ca(cls.certdir, "ca")
-            cls.other_ca, _ = make_ca(cls.certdir, "otherca")
-            cert, key = make_server_cert(cls.certdir, "ca", "server")
-            cls.tls = TLSEmulator(cert, key, cls.ca).start()
+            cls.make_certs()
+            cls.server_cert = make_server_cert(cls.certdir, "ca", "server")
+            cls.tls = TLSEmulator(*cls.server_cert, cls.ca).start()
         except Exception:
             cls.tearDownClass()
             raise
@@ -593,6 +598,15 @@ class TLSTest(TestCase):
         super().setUp()
         self.tls.reset()
         self.tls.types = set(harness.SEED_TYPES)
+        self.tls.secrets = set()
+
+
+class TLSTest(TLSCase):
+    """TLS is always verified; cacert= trusts a private CA; plain http only to loopback."""
+
+    @classmethod
+    def make_certs(cls):
+        cls.other_ca, _ = make_ca(cls.certdir, "otherca")
 
     def mount_tls(self, options, env=None):
         m = Mount(self.tls, options=options, env=env)

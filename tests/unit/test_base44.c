@@ -671,7 +671,15 @@ START_TEST(test_url_may_use_proxy_only_for_https)
 }
 END_TEST
 
-START_TEST(test_fetch_over_http_ignores_proxy_environment)
+/*
+ * A plain-http fetch of slack with a would-be proxy beside it: a listener
+ * nobody accepts on (a connection would wait in its queue). The fetch must
+ * go straight to the server, and the listener must stay untouched. With
+ * use_option, the proxy is given as proxy= with credentials; else every
+ * proxy variable of the environment names it.
+ */
+static void
+fetch_over_http_beside_a_proxy(int use_option)
 {
 	const char *resp = http_reply(0, "200 OK", "",
 	    "{\"access_token\":\"t\",\"integration_type\":\"slack\"}");
@@ -687,7 +695,6 @@ START_TEST(test_fetch_over_http_ignores_proxy_environment)
 	size_t i;
 	int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	/* The "proxy": a listener nobody accepts on; a connection waits in its queue. */
 	ck_assert_int_ge(proxy_fd, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -696,16 +703,19 @@ START_TEST(test_fetch_over_http_ignores_proxy_environment)
 	ck_assert_int_eq(listen(proxy_fd, 8), 0);
 	ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
 	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", ntohs(sa.sin_port));
-	for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
-		ck_assert_int_eq(setenv(proxy_vars[i], proxy, 1), 0);
-	unsetenv("no_proxy");
-	unsetenv("NO_PROXY");
+	if (!use_option) {
+		for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+			ck_assert_int_eq(setenv(proxy_vars[i], proxy, 1), 0);
+		unsetenv("no_proxy");
+		unsetenv("NO_PROXY");
+	}
 
 	memset(&s, 0, sizeof(s));
 	s.n = 1;
 	s.responses[0] = resp;
 	server_start(&s);
-	c = client_for(s.port, 2);
+	c = use_option ? client_with_proxy(s.port, proxy, "prx-user", "prx-PASS-7") :
+	    client_for(s.port, 2);
 	err = base44_fetch(c, "slack", &conn, &res);
 	base44_client_free(&c);
 	if (err != CFS_OK) {
@@ -723,7 +733,7 @@ START_TEST(test_fetch_over_http_ignores_proxy_environment)
 	pfd.revents = 0;
 	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the proxy listener got a connection");
 	close(proxy_fd);
-	for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+	for (i = 0; !use_option && i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
 		unsetenv(proxy_vars[i]);
 	ck_assert_msg(err == CFS_OK, "fetch: %s (%s)", err_name(err), res.message);
 	ck_assert_int_eq(s.served, 1);
@@ -731,59 +741,17 @@ START_TEST(test_fetch_over_http_ignores_proxy_environment)
 	ck_assert_str_eq(conn->token, "t");
 	connection_unref(&conn);
 }
+
+START_TEST(test_fetch_over_http_ignores_proxy_environment)
+{
+	fetch_over_http_beside_a_proxy(0);
+}
 END_TEST
 
 /* Nor through proxy= (http_options.proxy): a plain request is for loopback only. */
 START_TEST(test_fetch_over_http_ignores_the_proxy_option)
 {
-	const char *resp = http_reply(0, "200 OK", "",
-	    "{\"access_token\":\"t\",\"integration_type\":\"slack\"}");
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	struct fake_server s;
-	struct base44_client *c;
-	struct connection *conn = NULL;
-	struct base44_result res;
-	struct pollfd pfd;
-	char proxy[64];
-	enum cfs_err err;
-	int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(proxy_fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(proxy_fd, 8), 0);
-	ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
-	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", ntohs(sa.sin_port));
-
-	memset(&s, 0, sizeof(s));
-	s.n = 1;
-	s.responses[0] = resp;
-	server_start(&s);
-	c = client_with_proxy(s.port, proxy, "prx-user", "prx-PASS-7");
-	err = base44_fetch(c, "slack", &conn, &res);
-	base44_client_free(&c);
-	if (err != CFS_OK) {
-		/* The request may have gone elsewhere: release the server thread. */
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in to = sa;
-
-		to.sin_port = htons((uint16_t)s.port);
-		(void)connect(fd, (struct sockaddr *)&to, sizeof(to));
-		close(fd);
-	}
-	server_stop(&s);
-	pfd.fd = proxy_fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the proxy listener got a connection");
-	close(proxy_fd);
-	ck_assert_msg(err == CFS_OK, "fetch: %s (%s)", err_name(err), res.message);
-	ck_assert_int_eq(s.served, 1);
-	ck_assert_str_eq(conn->token, "t");
-	connection_unref(&conn);
+	fetch_over_http_beside_a_proxy(1);
 }
 END_TEST
 
