@@ -163,6 +163,13 @@ class UnprivilegedTest(TestCase):
         os.mkdir(self.mnt)
         os.chmod(self.mnt, 0o755)
         self.log = os.path.join(self.tmp, "daemon.log")
+        # The daemon runs as another uid, which may not reach the build tree (a clone
+        # under /root, 0700): a copy it can run, in a folder no one else may write.
+        bindir = os.path.join(self.tmp, "bin")
+        os.mkdir(bindir, 0o755)
+        self.binary = os.path.join(bindir, "connectorfs")
+        shutil.copy(BINARY, self.binary)
+        os.chmod(self.binary, 0o755)
         open(self.log, "w").close()
         os.chown(self.log, TENANT_A, TENANT_A)
 
@@ -193,7 +200,7 @@ class UnprivilegedTest(TestCase):
             exec setpriv --reuid %(uid)d --regid %(uid)d --clear-groups --inh-caps=-all \
                 --bounding-set=-all -- "$CFS" -f -o allow_other /dev/fd/3 >"$LOG" 2>&1
         """ % {"uid": TENANT_A}
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=BINARY, LOG=self.log)
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
         p = subprocess.Popen(["sh", "-c", script], env=env)
         self.addCleanup(self.unmount)
         self.addCleanup(lambda: p.poll() is None and p.kill())
@@ -242,8 +249,13 @@ class UnprivilegedTest(TestCase):
             grep " $MNT " /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1
             kill -TERM $pid; wait $pid; echo "exit $?"
         """
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=BINARY, LOG=self.log)
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
         os.chown(self.mnt, TENANT_A, TENANT_A)
+        probe = as_uid(TENANT_A, "unshare", "-U", "true")
+        if probe.returncode != 0:
+            # The kernel refuses user namespaces here (a chroot, or
+            # kernel.unprivileged_userns_clone=0): nothing connectorfs can change.
+            self.skipTest("no unprivileged user namespaces here: " + probe.stderr.strip())
         with dev_fuse_open_to_all():
             r = as_uid(TENANT_A, "env", *["%s=%s" % kv for kv in env.items()],
                        "unshare", "-Urm", "sh", "-c", script)
