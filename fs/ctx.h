@@ -34,6 +34,7 @@ struct cfs_ctx {
 	long long mount_wall_ms;	/* st_mtime of folders */
 	double attr_timeout_max;	/* seconds; see ops_file_timeout() */
 	int no_open;			/* kernel serves opens without us (not with audit=) */
+	int check_callers;		/* a /dev/fd/N mount: perm.c checks who asks */
 	struct kernel_io *kio;		/* kernel_io.c */
 	struct dir_handles *dirs;	/* open folders (dir.c) */
 	struct handover *state;		/* what the next server takes over */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ mountpoint_fuse_fd(const char *path)
 static int
 mountpoint_check_fd(const char *path, int fd, char **resolved, char *msg, size_t msgsz)
 {
+	struct pollfd pfd;
 	struct stat st;
 
 	if (fd <= 2) {
@@ -59,6 +61,18 @@ mountpoint_check_fd(const char *path, int fd, char **resolved, char *msg, size_t
 	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != MOUNTPOINT_FUSE_MAJOR ||
 	    minor(st.st_rdev) != MOUNTPOINT_FUSE_MINOR) {
 		snprintf(msg, msgsz, "mountpoint %s: descriptor %d is not /dev/fuse", path, fd);
+		return -1;
+	}
+	/*
+	 * /dev/fuse polls POLLERR until a mount is made with it and again once
+	 * that mount is gone: serving it would end at once, or never begin.
+	 */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLERR) != 0) {
+		snprintf(msg, msgsz, "mountpoint %s: descriptor %d is /dev/fuse but no mount uses "
+		    "it (mount it with -o fd=%d first, and keep the mount)", path, fd, fd);
 		return -1;
 	}
 	*resolved = strdup(path);

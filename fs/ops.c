@@ -33,6 +33,7 @@
 #include "names.h"
 #include "notify.h"
 #include "ops.h"
+#include "perm.h"
 #include "secret.h"
 
 /* Names that can never exist (".git", "Desktop.ini") stay negative this long. */
@@ -238,6 +239,9 @@ ops_do_lookup(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t parent, const char
 	*counted = 0;
 	if (p == NULL)
 		return OPS_STALE;
+	rc = perm_check(req, ctx, p, X_OK);
+	if (rc != 0)
+		return rc;
 	switch (p->kind) {
 	case NODE_ROOT:
 		return ops_lookup_root(req, ctx, name, e);
@@ -315,6 +319,8 @@ ops_do_open(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino, struct fuse_fil
 		return EISDIR;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return EROFS;
+	if (perm_check(req, ctx, n, R_OK) != 0)
+		return EACCES;
 	if (ctx->no_open)
 		return ENOSYS;
 	if (ctx->audit != NULL && n->conn != NULL) {
@@ -376,6 +382,8 @@ ops_do_opendir(fuse_req_t req, struct cfs_ctx *ctx, fuse_ino_t ino,
 		return OPS_STALE;
 	if (ops_is_file(n->kind))
 		return ENOTDIR;
+	if (perm_check(req, ctx, n, R_OK) != 0)
+		return EACCES;
 	if (n->kind != NODE_CONN_DIR && n->kind != NODE_CONFIG_DIR) {
 		rc = dir_open(req, ctx, n, NULL, &d);
 	} else {
@@ -396,8 +404,12 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct cfs_ctx *ctx = userdata;
 
-	/* An audit log must see every open, so it forgoes no-open mode. */
-	ctx->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 && ctx->audit == NULL;
+	/*
+	 * An audit log must see every open, and so must the caller checks of
+	 * a /dev/fd/N mount (perm.h): both forgo no-open mode.
+	 */
+	ctx->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 && ctx->audit == NULL &&
+	    !ctx->check_callers;
 	/*
 	 * No auto_inval_data: it would make every read() check attributes.
 	 * A changed value is announced by the notifier instead, and a changed
@@ -588,6 +600,26 @@ ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 	fuse_reply_none(req);
 }
 
+/*
+ * ACCESS comes only where the kernel does not check modes itself (a
+ * /dev/fd/N mount without default_permissions): answered as it would.
+ */
+static void
+ops_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct cfs_ctx *ctx = ops_ctx(req);
+	struct tree_node *n = tree_node(ctx->tree, ino);
+	int rc;
+
+	if (n == NULL)
+		rc = OPS_STALE;
+	else if ((mask & W_OK) != 0)
+		rc = EROFS;
+	else
+		rc = perm_check(req, ctx, n, mask & (R_OK | X_OK));
+	fuse_reply_err(req, rc);
+}
+
 static void
 ops_statfs(fuse_req_t req, fuse_ino_t ino)
 {
@@ -737,6 +769,7 @@ const struct fuse_lowlevel_ops ops_table = {
 	.opendir = ops_opendir,
 	.readdir = ops_readdir,
 	.releasedir = ops_releasedir,
+	.access = ops_access,
 	.statfs = ops_statfs,
 	.setxattr = ops_erofs_setxattr,
 	.removexattr = ops_erofs_removexattr,

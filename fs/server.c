@@ -457,6 +457,7 @@ server_main(struct options *opts)
 	}
 	ctx.cfg = &opts->cfg;
 	ctx.mountpoint = opts->mountpoint;
+	ctx.check_callers = mountpoint_fuse_fd(opts->mountpoint) >= 0;
 	ctx.mount_wall_ms = (long long)handover_field(ctx.state, HANDOVER_MOUNT_WALL_MS);
 	if (ctx.mount_wall_ms == 0)
 		ctx.mount_wall_ms = ctx.process_wall_ms;
@@ -504,9 +505,15 @@ server_main(struct options *opts)
 	{
 		size_t i;
 
-		/* Expected connectors are never held to the unknown-name budget. */
+		/*
+		 * Expected connectors are never held to the unknown-name budget:
+		 * those of connectors= and of access= rules (else a stranger's
+		 * made-up names could make a tenant's first read EAGAIN).
+		 */
 		for (i = 0; i < opts->cfg.nconnectors; i++)
 			(void)cache_declare(ctx.cache, opts->cfg.connectors[i]);
+		for (i = 0; i < opts->cfg.naccess; i++)
+			(void)cache_declare(ctx.cache, opts->cfg.access[i].connector);
 	}
 	ctx.control = control_new(&ctx);
 	if (ctx.control == NULL)

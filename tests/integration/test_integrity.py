@@ -894,8 +894,16 @@ class UnknownNameTest(IntegrityCase):
                         "10,000 unknown names grew the daemon by %d kB" % (rss1 - rss0))
 
     def test_configured_connectors_are_never_refused_by_the_lookup_budget(self):
-        prefix = "unkc"
-        mnt = self.mount(["ttl=60", "connectors=slack:notion:github"])
+        self.check_never_refused_during_a_flood("unkc", ["connectors=slack:notion:github"])
+
+    def test_connectors_named_by_access_rules_are_never_refused_by_the_lookup_budget(self):
+        # A tenant's connector must not wait behind a stranger's made-up names either.
+        uid = os.getuid()
+        self.check_never_refused_during_a_flood("unka", [
+            "access=slack:%d,access=notion:%d,access=github:%d" % (uid, uid, uid)])
+
+    def check_never_refused_during_a_flood(self, prefix, options):
+        mnt = self.mount(["ttl=60"] + options)
         expect_flood_log(mnt, prefix)
         flood = Flood(mnt.path, prefix, threads=8).start()
         try:

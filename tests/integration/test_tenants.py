@@ -223,14 +223,59 @@ class UnprivilegedTest(TestCase):
         self.assertEqual(0, p.wait(HANG))
         self.check_log()
 
+    def test_a_dev_fd_mount_made_without_default_permissions_is_checked_by_the_daemon(self):
+        # The helper forgot default_permissions, so the kernel checks no mode: the daemon
+        # must refuse every open, listing and access() the modes it shows would refuse.
+        script = """
+            exec 3<>/dev/fuse
+            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,allow_other connectorfs "$MNT" || exit 90
+            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
+                --bounding-set=-all -- "$CFS" -f -o allow_other,access=slack:%(a)d,access=github:%(b)d:%(b)d:0440 /dev/fd/3 >"$LOG" 2>&1
+        """ % {"a": TENANT_A, "b": TENANT_B}
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
+        p = subprocess.Popen(["sh", "-c", script], env=env)
+        self.addCleanup(self.unmount)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        slack = os.path.join(self.mnt, "slack", "access_token")
+        github = os.path.join(self.mnt, "github", "access_token")
+        self.assertTrue(wait_until(lambda: read_as(TENANT_A, slack)[1] is None, HANG),
+                        open(self.log).read())
+        for _ in range(2):
+            # Twice: the second time the kernel has the value and the names cached.
+            self.assertEqual((SLACK, None), read_as(TENANT_A, slack))
+            self.assertEqual((None, "EACCES"), read_as(TENANT_A, github))
+            self.assertEqual(None, read_as(TENANT_B, github)[1])
+            self.assertEqual((None, "EACCES"), read_as(TENANT_B, slack))
+            for path in (slack, github, os.path.join(self.mnt, "slack", "env"),
+                         os.path.join(self.mnt, ".connectorfs", "status.json")):
+                self.assertEqual((None, "EACCES"), read_as(STRANGER, path), path)
+                self.assertNotEqual(0, as_uid(STRANGER, "test", "-r", path).returncode, path)
+            self.assertNotEqual(0, as_uid(STRANGER, "ls", self.mnt).returncode)
+            self.assertNotEqual(0, as_uid(TENANT_B, "ls", os.path.join(self.mnt, "slack"))
+                                .returncode)
+            self.assertEqual(0, as_uid(TENANT_A, "test", "-r", slack).returncode)
+        # A member of the group by a supplementary group reads as the group bits say.
+        r = subprocess.run(["setpriv", "--reuid", str(STRANGER), "--regid", str(STRANGER),
+                            "--groups", str(TENANT_B), "--", "cat", github],
+                           capture_output=True, text=True, timeout=HANG)
+        self.assertEqual(0, r.returncode, r.stderr)
+        p.terminate()
+        self.assertEqual(0, p.wait(HANG))
+        self.check_log()
+
     def test_dev_fd_that_is_not_an_open_dev_fuse_is_refused_with_one_line(self):
+        unmounted = os.open("/dev/fuse", os.O_RDWR)
+        self.addCleanup(os.close, unmounted)
         with open("/dev/null") as f:
             for arg, why, fds in (("/dev/fd/99", "descriptor 99 is not open", ()),
                                   ("/dev/fd/0", "descriptors 0-2 are stdin, stdout and stderr",
                                    ()),
                                   ("/dev/fd/%d" % f.fileno(),
                                    "descriptor %d is not /dev/fuse" % f.fileno(),
-                                   (f.fileno(),))):
+                                   (f.fileno(),)),
+                                  ("/dev/fd/%d" % unmounted,
+                                   "descriptor %d is /dev/fuse but no mount uses it" % unmounted,
+                                   (unmounted,))):
                 r = subprocess.run([BINARY, "-f", arg], env=daemon_env(self.emu),
                                    capture_output=True, text=True, timeout=HANG,
                                    pass_fds=fds)

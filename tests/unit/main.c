@@ -37,6 +37,7 @@ main(void)
 	srunner_add_suite(sr, tree_state_suite());
 	srunner_add_suite(sr, envfile_suite());
 	srunner_add_suite(sr, watch_suite());
+	srunner_add_suite(sr, dac_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -32,6 +32,7 @@ Suite *handover_suite(void);
 Suite *tree_state_suite(void);
 Suite *envfile_suite(void);
 Suite *watch_suite(void);
+Suite *dac_suite(void);
 
 /*
  * Log capture. Every test starts with lines captured, not printed (main.c
