@@ -93,6 +93,7 @@ struct keeper {
 	struct options *opts;
 	char **argv;
 	char exe[PATH_MAX];		/* the binary's path, read at start */
+	int exe_fd;			/* the running binary, pinned (keeper_pin_exe()), or -1 */
 	int cwd;			/* servers start where we were started */
 	struct fuse_session *se;	/* mounted by this process, or NULL */
 	int fuse_fd;
@@ -162,7 +163,7 @@ keeper_exec_server(struct keeper *k, int ctl)
 {
 	const struct config *cfg = &k->opts->cfg;
 	sigset_t none;
-	int fuse, state, watchdog = -1, i;
+	int fuse, state, watchdog = -1, exe = -1, i;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -173,13 +174,16 @@ keeper_exec_server(struct keeper *k, int ctl)
 	ctl = fcntl(ctl, F_DUPFD, 10);
 	if (k->watchdog >= 0)
 		watchdog = fcntl(k->watchdog, F_DUPFD, 10);
+	if (k->exe_fd >= 0)
+		exe = fcntl(k->exe_fd, F_DUPFD_CLOEXEC, 10);
 	if (fuse < 0 || state < 0 || ctl < 0 || (k->watchdog >= 0 && watchdog < 0) ||
+	    (k->exe_fd >= 0 && exe < 0) ||
 	    dup2(fuse, KEEPER_FD_FUSE) < 0 || dup2(state, KEEPER_FD_STATE) < 0 ||
 	    dup2(ctl, KEEPER_FD_CTL) < 0 ||
 	    (watchdog >= 0 && dup2(watchdog, KEEPER_FD_WATCHDOG) < 0))
 		_exit(126);
 	for (i = KEEPER_FD_CTL + 1; i < 1024; i++)
-		if (i != KEEPER_FD_WATCHDOG || watchdog < 0)
+		if ((i != KEEPER_FD_WATCHDOG || watchdog < 0) && i != exe)
 			(void)close(i);
 	if (fchdir(k->cwd) != 0 && chdir("/") != 0)
 		_exit(126);
@@ -210,7 +214,10 @@ keeper_exec_server(struct keeper *k, int ctl)
 			_exit(126);
 		pack_release(&p);
 	}
-	execv(k->exe, k->argv);
+	if (exe >= 0)
+		fexecve(exe, k->argv, environ);
+	else
+		execv(k->exe, k->argv);
 	_exit(127);
 }
 
@@ -284,11 +291,16 @@ keeper_owner_unmapped(uid_t uid)
 	return !identity && !mapped;
 }
 
-/* Owned by root or by us (or by no one of our user namespace), and writable by nobody else. */
+/*
+ * Owned by root or by us, and writable by nobody else. An owner outside our
+ * user namespace counts only when unmapped_ok: who it is, the kernel does
+ * not say (root, or any other user of the host).
+ */
 static int
-keeper_trusted(const struct stat *st)
+keeper_trusted(const struct stat *st, int unmapped_ok)
 {
-	return (st->st_uid == 0 || st->st_uid == geteuid() || keeper_owner_unmapped(st->st_uid)) &&
+	return (st->st_uid == 0 || st->st_uid == geteuid() ||
+	    (unmapped_ok && keeper_owner_unmapped(st->st_uid))) &&
 	    (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
@@ -298,10 +310,14 @@ keeper_trusted(const struct stat *st)
  * would hand them those privileges. NULL when trusted, else why not.
  */
 static const char *
-keeper_exe_untrusted(const struct keeper *k, char *buf, size_t bufsz)
+keeper_exe_untrusted(const struct keeper *k, int unmapped_ok, char *buf, size_t bufsz)
 {
 	char dir[PATH_MAX], *slash;
 	struct stat st;
+
+	/* A pinned binary is run as it was at start, whatever the path holds now. */
+	if (k->exe_fd >= 0)
+		return NULL;
 
 	snprintf(dir, sizeof(dir), "%s", k->exe);
 	slash = strrchr(dir, '/');
@@ -309,18 +325,38 @@ keeper_exe_untrusted(const struct keeper *k, char *buf, size_t bufsz)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	if (stat(k->exe, &st) != 0)
 		return NULL;	/* gone: the exec fails and says so */
-	if (!S_ISREG(st.st_mode) || !keeper_trusted(&st)) {
+	if (!S_ISREG(st.st_mode) || !keeper_trusted(&st, unmapped_ok)) {
 		snprintf(buf, bufsz, "%s: the binary must be a file owned by root (or the user "
 		    "mounting) and writable by no one else", k->exe);
 		return buf;
 	}
 	/* A sticky folder (/tmp) lets no one else rename or remove our file. */
-	if (stat(dir, &st) != 0 || (!keeper_trusted(&st) && !(st.st_mode & S_ISVTX))) {
+	if (stat(dir, &st) != 0 || (!keeper_trusted(&st, unmapped_ok) && !(st.st_mode & S_ISVTX))) {
 		snprintf(buf, bufsz, "%s: the folder holding the binary must be writable by no "
 		    "one else (or sticky)", dir);
 		return buf;
 	}
 	return NULL;
+}
+
+/*
+ * Inside a user namespace the binary (or its folder) may be trusted only
+ * because its owner is not mapped here, and that owner may be any user of
+ * the host, who could put another program at the path for our next
+ * restart. So restarts and upgrades run the binary this process runs,
+ * opened now: no one can write to it while we execute it (ETXTBSY), and
+ * a later rename at the path does not reach it. Upgrading to a new release
+ * then means starting the mount again (README "Running without root").
+ */
+static int
+keeper_pin_exe(struct keeper *k)
+{
+	k->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (k->exe_fd < 0)
+		return -1;
+	log_info("%s: its owner is outside this user namespace; restarts and upgrades run "
+	    "this same binary, not what the path holds later", k->exe);
+	return 0;
 }
 
 static int
@@ -331,7 +367,7 @@ keeper_spawn(struct keeper *k, struct keeper_server *s)
 
 	char why[PATH_MAX + 128];
 
-	if (keeper_exe_untrusted(k, why, sizeof(why)) != NULL) {
+	if (keeper_exe_untrusted(k, 0, why, sizeof(why)) != NULL) {
 		log_warnx("%s; no server is started from it", why);
 		return -1;
 	}
@@ -818,6 +854,7 @@ keeper_main(struct options *opts, int argc, char *argv[])
 	k.argv = argv;
 	k.fuse_fd = -1;
 	k.watchdog = -1;
+	k.exe_fd = -1;
 	k.sigfd = -1;
 	k.cur.ctl = k.next.ctl = -1;
 	if (keeper_find_exe(argv[0], k.exe, sizeof(k.exe)) != 0) {
@@ -831,8 +868,15 @@ keeper_main(struct options *opts, int argc, char *argv[])
 	}
 	k.cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/* Said before anything is mounted: the servers would all be refused. */
-	if (keeper_exe_untrusted(&k, msg, sizeof(msg)) != NULL) {
+	if (keeper_exe_untrusted(&k, 1, msg, sizeof(msg)) != NULL) {
 		fprintf(stderr, "connectorfs: %s\n", msg);
+		if (k.cwd >= 0)
+			close(k.cwd);
+		return 2;
+	}
+	if (keeper_exe_untrusted(&k, 0, msg, sizeof(msg)) != NULL && keeper_pin_exe(&k) != 0) {
+		fprintf(stderr, "connectorfs: %s: cannot open the running binary to keep it: %s\n",
+		    k.exe, strerror(errno));
 		if (k.cwd >= 0)
 			close(k.cwd);
 		return 2;
@@ -896,5 +940,7 @@ out:
 		close(k.sigfd);
 	if (k.cwd >= 0)
 		close(k.cwd);
+	if (k.exe_fd >= 0)
+		close(k.exe_fd);
 	return k.status;
 }
