@@ -186,26 +186,38 @@ exec_read_env(struct exec_run *r, struct envfile *ef, char *msg, size_t msgsz)
 
 /*
  * Names in an env file that would make the dynamic loader, a shell, an
- * interpreter or an HTTP client do something COMMAND did not ask for. The
- * names come from the connector's type and its config keys (a connector
- * "ld" with a key "preload" renders LD_PRELOAD), which the API decides.
+ * interpreter, a VCS or a TLS or HTTP library do something COMMAND did not
+ * ask for. The names come from the connector's type and its config keys (a
+ * connector "ld" with a key "preload" renders LD_PRELOAD, "git" with
+ * "ssh_command" GIT_SSH_COMMAND), which the API decides. Whole families go
+ * by prefix, since each program adds names; a type's own prefix such as
+ * GITHUB_ or GOOGLE_ is not one of them.
  */
 static int
 exec_name_is_risky(const char *assignment, size_t name_len)
 {
-	static const char *const prefixes[] = { "LD_", "BASH_FUNC_", "MALLOC_", "GLIBC_" };
+	static const char *const prefixes[] = {
+		"LD_", "DYLD_", "BASH_FUNC_", "MALLOC_", "GLIBC_", "GCONV_", "LC_", "XDG_",
+		"GIT_", "SSH_", "GPG_", "OPENSSL_", "SSL_", "GNUTLS_", "NSS_", "KRB5",
+		"CURL_", "HTTP_", "HTTPS_", "ALL_", "NO_", "FTP_", "REQUESTS_",
+		"NODE_", "NPM_", "YARN_", "DENO_", "BUN_", "JAVA_", "_JAVA_", "JDK_", "MAVEN_",
+		"GRADLE_", "PYTHON", "PIP_", "CONDA_", "PERL", "RUBY", "GEM_", "BUNDLE_",
+		"DOTNET_", "COMPLUS_", "CORECLR_", "CARGO_", "RUSTC_", "SYSTEMD_", "DBUS_",
+	};
 	static const char *const names[] = {
-		"BASH_ENV", "GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN",
-		"NLSPATH", "RES_OPTIONS", "RESOLV_HOST_CONF", "TZDIR", "NODE_OPTIONS",
-		"NODE_PATH", "NODE_EXTRA_CA_CERTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
-		"GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_ASKPASS", "SSH_ASKPASS",
-		"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY",
-		"SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
+		"BASH_ENV", "ENV", "IFS", "CDPATH", "PS4", "PROMPT_COMMAND", "SHELLOPTS",
+		"BASHOPTS", "PATH", "HOME", "SHELL", "TMPDIR", "TZ", "TZDIR", "LANG",
+		"LANGUAGE", "LOCPATH", "NLSPATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN",
+		"RES_OPTIONS", "RESOLV_HOST_CONF", "GOFLAGS", "GOPROXY", "GOPATH", "GOROOT",
+		"GOPRIVATE", "GONOSUMDB", "GOTOOLCHAIN", "GOENV", "GOINSECURE", "CLASSPATH",
+		"RUSTUP_TOOLCHAIN", "RUSTC", "RUSTFLAGS", "GNUPGHOME", "WGETRC", "VIRTUAL_ENV",
+		"LESS", "LESSOPEN", "LESSCLOSE", "LESSKEY", "PAGER", "MANPAGER", "EDITOR", "VISUAL",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (strncmp(assignment, prefixes[i], strlen(prefixes[i])) == 0)
+		if (strlen(prefixes[i]) <= name_len &&
+		    strncmp(assignment, prefixes[i], strlen(prefixes[i])) == 0)
 			return 1;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strlen(names[i]) == name_len && strncmp(assignment, names[i], name_len) == 0)

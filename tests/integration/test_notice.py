@@ -21,6 +21,7 @@ from harness import BINARY, TestCase, read_file, refresh, wait_until
 HANG = 20.0 if harness.SANITIZED else 10.0
 IN_MODIFY, IN_ATTRIB, IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED = 0x2, 0x4, 0x400, 0x800, 0x8000
 SLACK = "xoxb-demo-slack-token-0001"
+GITHUB = "gho_demoGithubToken0001"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -474,15 +475,24 @@ class ExecTest(NoticeTest):
         self.assertEqual(0, self.finish(p)[0])
 
     def test_exec_leaves_out_names_a_loader_or_runtime_acts_on(self):
-        self.emu.set("node", "node-token-0001", {"options": "--require /tmp/evil.js",
-                                                 "region": "eu"})
+        # Whole families go (GIT_*, OPENSSL_*, NODE_*), not just the names known today; a
+        # type whose prefix merely starts the same (GITHUB_) keeps its names.
+        self.emu.set("git", "git-token-0001", {"ssh_command": "sh /tmp/evil.sh"})
+        self.emu.set("openssl", "openssl-token-0001", {"conf": "/tmp/evil.cnf"})
+        self.emu.set("node", "node-token-0001", {"options": "--require /tmp/evil.js"})
         mnt = self.mount(["ttl=300"])
         code, out, err = self.finish(self.exec_proc(
-            os.path.join(mnt.path, "node"),
-            command=["sh", "-c", 'echo "${NODE_OPTIONS-unset} $NODE_ACCESS_TOKEN $NODE_REGION"']))
-        self.assertEqual((0, "unset node-token-0001 eu\n"), (code, out))
-        self.assertEqual("connectorfs exec: NODE_OPTIONS left out of sh's environment (a name "
-                         "the loader, a shell or a library acts on)\n", err)
+            os.path.join(mnt.path, "git"), os.path.join(mnt.path, "openssl"),
+            os.path.join(mnt.path, "node"), os.path.join(mnt.path, "github"),
+            command=["sh", "-c", 'echo "${GIT_SSH_COMMAND-unset} ${OPENSSL_CONF-unset} '
+                     '${NODE_OPTIONS-unset} $GITHUB_ACCESS_TOKEN"']))
+        self.assertEqual((0, "unset unset unset %s\n" % GITHUB), (code, out))
+        left_out = sorted(line.split()[2] for line in err.splitlines())
+        self.assertEqual(["GIT_ACCESS_TOKEN", "GIT_SSH_COMMAND", "NODE_ACCESS_TOKEN",
+                          "NODE_OPTIONS", "OPENSSL_ACCESS_TOKEN", "OPENSSL_CONF"], left_out, err)
+        for line in err.splitlines():
+            self.assertRegex(line, r"^connectorfs exec: [A-Z_]+ left out of sh's environment "
+                             r"\(a name the loader, a shell or a library acts on\)$")
 
     def test_exec_keeps_the_command_running_when_the_new_values_cannot_be_read(self):
         mnt = self.mount(["ttl=300", "negative_ttl=0"])
