@@ -67,7 +67,9 @@ def daemon_env(emu):
 
 
 # Lines an unprivileged daemon logs by design: no CAP_IPC_LOCK for its locked memory.
-UNPRIVILEGED_LINES = (r"not locked in memory", r"could not be locked", r"mlock")
+# In a user namespace, the binary's owner is not mapped: restarts keep the running binary.
+UNPRIVILEGED_LINES = (r"not locked in memory", r"could not be locked", r"mlock",
+                      r"restarts and upgrades run this same binary")
 
 
 class AccessTest(TestCase):
@@ -307,4 +309,59 @@ class UnprivilegedTest(TestCase):
         self.assertEqual(0, r.returncode, r.stderr)
         self.assertEqual([SLACK, "fuse.connectorfs", "exit 0"], r.stdout.splitlines(), r.stdout)
         self.assertIsNone(harness.mounted_fstype(self.mnt), "the mount leaked out of the namespace")
+        self.check_log()
+
+    def test_in_a_user_namespace_an_upgrade_runs_the_binary_it_started_with(self):
+        # Inside unshare -Urm the binary's owner (root here) shows as nobody, as would any
+        # other host user's: the path cannot be trusted for later restarts, so the keeper
+        # keeps the binary it runs. Replace the file at the path, ask for an upgrade, and
+        # the new server must still be connectorfs.
+        script = """
+            "$CFS" -f "$MNT" >"$LOG" 2>&1 & pid=$!
+            i=0
+            while [ $i -lt 200 ] && ! cat "$MNT/slack/access_token" >/dev/null 2>&1; do
+                sleep 0.05; i=$((i + 1))
+            done
+            : >"$TMPD/mounted"
+            i=0
+            while [ $i -lt 200 ] && [ ! -e "$TMPD/replaced" ]; do sleep 0.05; i=$((i + 1)); done
+            kill -USR2 $pid
+            i=0
+            while [ $i -lt 200 ] && ! grep -q '"takeovers":1' "$MNT/.connectorfs/status.json"; do
+                sleep 0.05; i=$((i + 1))
+            done
+            grep -o '"takeovers":1' "$MNT/.connectorfs/status.json"
+            cat "$MNT/slack/access_token"; echo
+            kill -TERM $pid; wait $pid; echo "exit $?"
+        """
+        flags = os.path.join(self.tmp, "flags")
+        os.mkdir(flags)
+        os.chown(flags, TENANT_A, TENANT_A)
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log,
+                   TMPD=flags)
+        os.chown(self.mnt, TENANT_A, TENANT_A)
+        probe = as_uid(TENANT_A, "unshare", "-U", "true")
+        if probe.returncode != 0:
+            self.skipTest("no unprivileged user namespaces here: " + probe.stderr.strip())
+        hijacked = os.path.join(self.tmp, "hijacked")
+        with dev_fuse_open_to_all():
+            p = subprocess.Popen(["setpriv", "--reuid", str(TENANT_A), "--regid", str(TENANT_A),
+                                  "--clear-groups", "--", "env"] +
+                                 ["%s=%s" % kv for kv in env.items()] +
+                                 ["unshare", "-Urm", "sh", "-c", script],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.addCleanup(lambda: p.poll() is None and p.kill())
+            self.assertTrue(wait_until(lambda: os.path.exists(os.path.join(flags, "mounted")),
+                                       HANG), open(self.log).read())
+            # What another host user who owned the binary could do: a new file at the path.
+            fake = self.binary + ".new"
+            with open(fake, "w") as f:
+                f.write("#!/bin/sh\necho hijacked >%s\nexit 1\n" % hijacked)
+            os.chmod(fake, 0o755)
+            os.rename(fake, self.binary)
+            open(os.path.join(flags, "replaced"), "w").close()
+            out, err = p.communicate(timeout=3 * HANG)
+        self.assertEqual(0, p.returncode, err)
+        self.assertEqual(['"takeovers":1', SLACK, "exit 0"], out.splitlines(), out)
+        self.assertFalse(os.path.exists(hijacked), "the upgrade ran what the path held")
         self.check_log()
