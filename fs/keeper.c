@@ -755,22 +755,36 @@ keeper_adopt(struct keeper *k, char *msg, size_t msgsz)
 	return 1;
 }
 
-/*
- * libfuse keeps auto_unmount's socket to fusermount3 open and does not say
- * which descriptor it is; right after the mount it is our only socket.
- * Servers hold it too: fusermount3 unmounts only a connection that no
- * longer answers, so the socket must close after the last server, not
- * with the keeper while a server still answers.
- */
-static int
-keeper_find_watchdog(const struct keeper *k)
+#define KEEPER_FDS_SCANNED	1024
+
+/* Which of descriptors 0..KEEPER_FDS_SCANNED-1 are sockets now. */
+static void
+keeper_note_sockets(unsigned char is_sock[KEEPER_FDS_SCANNED])
 {
 	struct stat st;
 	int fd;
 
-	for (fd = 3; fd < 1024; fd++)
-		if (fd != k->fuse_fd && fd != k->cwd && fstat(fd, &st) == 0 &&
-		    S_ISSOCK(st.st_mode))
+	for (fd = 0; fd < KEEPER_FDS_SCANNED; fd++)
+		is_sock[fd] = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/*
+ * libfuse keeps auto_unmount's socket to fusermount3 open and does not say
+ * which descriptor it is: it is the socket the mount added to those we had
+ * before (sockets we inherited are not it). Servers hold it too:
+ * fusermount3 unmounts only a connection that no longer answers, so the
+ * socket must close after the last server, not with the keeper while a
+ * server still answers.
+ */
+static int
+keeper_find_watchdog(const struct keeper *k, const unsigned char before[KEEPER_FDS_SCANNED])
+{
+	unsigned char now[KEEPER_FDS_SCANNED];
+	int fd;
+
+	keeper_note_sockets(now);
+	for (fd = 3; fd < KEEPER_FDS_SCANNED; fd++)
+		if (fd != k->fuse_fd && fd != k->cwd && now[fd] && !before[fd])
 			return fd;
 	return -1;
 }
@@ -779,26 +793,30 @@ static int
 keeper_mount(struct keeper *k, char *msg, size_t msgsz)
 {
 	static const struct fuse_lowlevel_ops none;
+	unsigned char sockets_before[KEEPER_FDS_SCANNED];
+	int auto_unmount = !k->in_store && mountpoint_fuse_fd(k->opts->mountpoint_arg) < 0;
 
 	/*
 	 * auto_unmount (fusermount3 stays behind as a watchdog) ends the mount
 	 * when this process dies. Under systemd the store keeps the connection
-	 * for the next keeper instead, and a clean stop unmounts.
+	 * for the next keeper instead, and a clean stop unmounts; a /dev/fd/N
+	 * mount is the helper's to end.
 	 */
-	if (!k->in_store && mountpoint_fuse_fd(k->opts->mountpoint_arg) < 0 &&
-	    fuse_opt_add_arg(&k->opts->fuse_args, "-oauto_unmount") != 0)
+	if (auto_unmount && fuse_opt_add_arg(&k->opts->fuse_args, "-oauto_unmount") != 0)
 		return -1;
 	k->se = fuse_session_new(&k->opts->fuse_args, &none, sizeof(none), NULL);
 	if (k->se == NULL)
 		return 2;	/* libfuse said which option it refused */
 	if (mountpoint_prepare(k->opts->mountpoint_arg, &k->opts->mountpoint, msg, msgsz) != 0)
 		return 2;
+	keeper_note_sockets(sockets_before);
 	if (fuse_session_mount(k->se, k->opts->mountpoint) != 0) {
 		snprintf(msg, msgsz, "cannot mount %s", k->opts->mountpoint);
 		return -1;
 	}
 	k->fuse_fd = fuse_session_fd(k->se);
-	k->watchdog = keeper_find_watchdog(k);
+	/* Only auto_unmount leaves a watchdog; any other socket is someone else's. */
+	k->watchdog = auto_unmount ? keeper_find_watchdog(k, sockets_before) : -1;
 	if (handover_create(HANDOVER_HALF_DEFAULT, &k->state, msg, msgsz) != 0)
 		return -1;
 	handover_set_field(k->state, HANDOVER_MOUNT_WALL_MS, (uint64_t)clock_wall_ms());

@@ -9,11 +9,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
-from harness import (Emulator, FUSERMOUNT, Mount, TestCase, base_env, mounted_fstype,
+from harness import (BINARY, Emulator, FUSERMOUNT, Mount, TestCase, base_env, mounted_fstype,
                      read_file, run_binary, wait_until)
 
 SLACK = "xoxb-demo-slack-token-0001"
@@ -75,6 +76,35 @@ class StopTest(TestCase):
         mnt.proc.wait(5)
         self.assertTrue(wait_until(lambda: mounted_fstype(mnt.path) is None, 3.0),
                         "auto_unmount left the mount of a killed daemon behind")
+        mnt.expected_returncode = -signal.SIGKILL
+
+    def test_a_socket_the_daemon_inherited_is_not_taken_for_the_unmount_watchdog(self):
+        # A socket the caller left open (a supervisor's, a socket-activated service's) must
+        # not be taken for auto_unmount's watchdog, which every server holds: the caller's
+        # peer would never see it close, and the real watchdog would be lost.
+        tmp = tempfile.mkdtemp(prefix="cfs-inherit-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        wrapper = os.path.join(tmp, "with-a-socket")
+        with open(wrapper, "w") as f:
+            f.write("#!%s\nimport os, socket, sys\na, b = socket.socketpair()\n"
+                    "os.set_inheritable(a.fileno(), True)\n"
+                    "os.execv(%r, [%r] + sys.argv[1:])\n" % (sys.executable, BINARY, BINARY))
+        os.chmod(wrapper, 0o755)
+        mnt = self.mount(["ttl=60"], binary=wrapper)
+        self.assertEqual(SLACK.encode(), read_file(os.path.join(mnt.path, "slack",
+                                                                "access_token")))
+        inherited = os.readlink("/proc/%d/fd/3" % mnt.pid)
+        self.assertTrue(inherited.startswith("socket:"), inherited)
+        server = mnt.server_pid()
+        held = [os.readlink("/proc/%d/fd/%s" % (server, fd))
+                for fd in os.listdir("/proc/%d/fd" % server)]
+        self.assertNotIn(inherited, held, "the server holds the inherited socket")
+        self.assertTrue(any(h.startswith("socket:") for h in held), "no watchdog socket")
+        mnt.expect_log(r"^connectorfs: the keeper is gone; ending the mount$")
+        os.kill(mnt.pid, signal.SIGKILL)
+        mnt.proc.wait(5)
+        self.assertTrue(wait_until(lambda: mounted_fstype(mnt.path) is None, 3.0),
+                        "the mount of a killed daemon stayed behind")
         mnt.expected_returncode = -signal.SIGKILL
 
 
