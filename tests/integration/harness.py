@@ -493,12 +493,19 @@ class Mount:
     def _answers(self):
         """A live mount, not a stale one left on a fixed path ("not connected")."""
         # The kernel may answer stat() of a dead mount's root from its cache; a name
-        # it cannot have cached needs the daemon (ENOENT from a live one).
+        # it cannot have cached needs the daemon (ENOENT from a live one). The probe must
+        # also land in a mount: a stale mount still listed in mountinfo may be detached
+        # (by the daemon starting over it) just before the probe, which then gets ENOENT
+        # from the bare folder below; the folder's device tells them apart.
         try:
             os.stat(os.path.join(self.path, ".harness-probe-%d" % next(_probe_numbers)))
-            return True
         except OSError as exc:
-            return exc.errno == errno.ENOENT
+            if exc.errno != errno.ENOENT:
+                return False
+        try:
+            return os.stat(self.path).st_dev != os.stat(os.path.dirname(self.path)).st_dev
+        except OSError:
+            return False
 
     def is_mounted(self):
         return self.path is not None and mounted_fstype(self.path) is not None
