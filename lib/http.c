@@ -5,7 +5,10 @@
  * sessions across them. A handle is used by one thread at a time.
  * Also the one place that knows libcurl runs on OpenSSL (its allocator).
  * Never enables CURLOPT_VERBOSE: curl would print the Authorization header
- * (and the Proxy-Authorization one).
+ * (and the Proxy-Authorization one). Never lets libcurl read a proxy URL
+ * from the environment either: curl names the proxy URL, password and all,
+ * in some error messages, so the URL is resolved here and curl only ever
+ * sees it without its userinfo.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -17,6 +20,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "redact.h"
 #include "secret.h"
 
 #define HTTP_POOL_MAX 8
@@ -37,9 +41,12 @@ struct http_slot {
 struct http_client {
 	struct http_options opts;
 	char *cacert;
-	char *proxy;
+	char *proxy;			/* never with a userinfo; NULL: none */
 	char *proxy_user;		/* secret memory */
-	char *proxy_password;		/* secret memory */
+	char *proxy_password;		/* secret memory; redacted from messages */
+	char *curl_proxy_user;		/* the two as libcurl takes them (secret) */
+	char *curl_proxy_password;
+	char proxy_error[160];		/* "" or why no request may use the proxy */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
@@ -168,6 +175,209 @@ http_err_of_curl(CURLcode rc, int body_too_big, long connect_code)
 	}
 }
 
+const char *
+http_proxy_env(const char **name)
+{
+	/* libcurl's order for an https:// URL (url.c, detect_proxy()). */
+	static const char *const vars[] = {
+		"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"
+	};
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		v = getenv(vars[i]);
+		/* curl_getenv() counts an empty value as unset. */
+		if (v != NULL && *v != '\0') {
+			if (name != NULL)
+				*name = vars[i];
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static int
+http_hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * n bytes of s percent-decoded into secret memory. A '%' not followed by
+ * two hex digits stays as it is (as in libcurl). NULL with *bad set when a
+ * byte comes out below 0x20, a control character (libcurl's REJECT_CTRL
+ * refuses those too, and a NUL could not be passed on), else NULL only when
+ * out of memory.
+ */
+static char *
+http_percent_decode(const char *s, size_t n, int *bad)
+{
+	char *out = secret_alloc(n + 1);
+	size_t i, j = 0;
+	int hi, lo;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '%' && i + 2 < n && (hi = http_hex_value(s[i + 1])) >= 0 &&
+		    (lo = http_hex_value(s[i + 2])) >= 0) {
+			ch = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (ch < 0x20) {
+			*bad = 1;
+			secret_free(out);
+			return NULL;
+		}
+		out[j++] = (char)ch;
+	}
+	out[j] = '\0';
+	return out;
+}
+
+enum cfs_err
+http_proxy_split(const char *url, char **bare, char **user, char **password)
+{
+	const char *host = url, *at, *colon;
+	size_t scheme, prefix;
+	int bad = 0;
+
+	*bare = *user = *password = NULL;
+	scheme = strspn(url, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+.-");
+	if (scheme > 0 && isalpha((unsigned char)url[0]) &&
+	    strncmp(url + scheme, "://", 3) == 0)
+		host = url + scheme + 3;
+	/*
+	 * The last '@', not the first, and not only within the host part:
+	 * a password with an unencoded '@', '/' or '#' still comes out whole
+	 * instead of being left in the URL (a proxy URL's path means nothing).
+	 */
+	at = strrchr(host, '@');
+	if (at == NULL) {
+		*bare = strdup(url);
+		return *bare != NULL ? CFS_OK : CFS_ERR_NO_MEMORY;
+	}
+	colon = memchr(host, ':', (size_t)(at - host));
+	*user = http_percent_decode(host, (size_t)((colon != NULL ? colon : at) - host), &bad);
+	if (*user != NULL)
+		*password = colon != NULL ?
+		    http_percent_decode(colon + 1, (size_t)(at - colon - 1), &bad) :
+		    secret_strndup("", 0);
+	prefix = (size_t)(host - url);
+	*bare = malloc(prefix + strlen(at + 1) + 1);
+	if (*user == NULL || *password == NULL || *bare == NULL) {
+		secret_free(*user);
+		secret_free(*password);
+		free(*bare);
+		*bare = *user = *password = NULL;
+		return bad ? CFS_ERR_INVALID : CFS_ERR_NO_MEMORY;
+	}
+	memcpy(*bare, url, prefix);
+	strcpy(*bare + prefix, at + 1);
+	return CFS_OK;
+}
+
+/*
+ * What CURLOPT_PROXYUSERNAME or CURLOPT_PROXYPASSWORD must be given for the
+ * proxy to receive s: libcurl before 8.8.0 percent-decodes both (curl issue
+ * 13265), so there each '%' goes as "%25", or "a%41" would reach the proxy
+ * as "aA" (and "a%00" fail every request). Secret memory; NULL when out of
+ * memory.
+ */
+static char *
+http_curl_credential(const char *s)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	int decodes = v == NULL || v->version_num < 0x080800;
+	size_t n = strlen(s), i, j = 0;
+	char *out = secret_alloc(3 * n + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		out[j++] = s[i];
+		if (s[i] == '%' && decodes) {
+			out[j++] = '2';
+			out[j++] = '5';
+		}
+	}
+	out[j] = '\0';
+	return out;
+}
+
+/*
+ * The proxy and its credentials: proxy= as given; else the environment's,
+ * with any USER:PASSWORD@ moved out of the URL into secret memory. Then
+ * proxy_auth_file='s credentials, which win over the URL's.
+ *
+ * Credentials in the environment's URL are accepted, not refused: they
+ * worked before (libcurl read them itself), refusing them would stop a
+ * mount that a profile's https_proxy made work, and the leak was in the
+ * messages, which this closes. But the environment is readable in
+ * /proc/PID/environ and inherited by every child, so one warning names
+ * proxy_auth_file=, the one place the README documents for them.
+ * A URL whose userinfo cannot be decoded leaves no usable proxy: each
+ * request that would use one fails with proxy_error, as each failed in
+ * libcurl, now without the URL in the message.
+ */
+static enum cfs_err
+http_client_proxy(struct http_client *c, const struct http_options *opts)
+{
+	const char *env, *name = "";
+	char *user = NULL, *password = NULL;
+	enum cfs_err err;
+
+	if (opts->proxy != NULL) {
+		if ((c->proxy = strdup(opts->proxy)) == NULL)
+			return CFS_ERR_NO_MEMORY;
+	} else if ((env = http_proxy_env(&name)) != NULL) {
+		err = http_proxy_split(env, &c->proxy, &user, &password);
+		if (err == CFS_ERR_NO_MEMORY)
+			return err;
+		if (err != CFS_OK) {
+			snprintf(c->proxy_error, sizeof(c->proxy_error), "%s: the user name or "
+			    "password in the proxy URL decodes to a control character", name);
+			log_warnx("%s; every request through the proxy fails (put USER:PASSWORD "
+			    "in a file and use proxy_auth_file=FILE)", c->proxy_error);
+			return CFS_OK;
+		}
+	}
+	if (opts->proxy_user != NULL && opts->proxy_password != NULL) {
+		if (user != NULL)
+			log_warnx("%s: the user name and password in the proxy URL are ignored: "
+			    "proxy_auth_file= gives them", name);
+		secret_free(user);
+		secret_free(password);
+		user = secret_strndup(opts->proxy_user, strlen(opts->proxy_user));
+		password = secret_strndup(opts->proxy_password, strlen(opts->proxy_password));
+	} else if (user != NULL) {
+		log_warnx("%s holds the proxy's user name and password: they are used, but "
+		    "the environment can be read in /proc/PID/environ; put USER:PASSWORD in a "
+		    "file and use proxy_auth_file=FILE", name);
+	}
+	c->proxy_user = user;
+	c->proxy_password = password;
+	if (user == NULL && password == NULL)
+		return CFS_OK;
+	if (user == NULL || password == NULL)
+		return CFS_ERR_NO_MEMORY;
+	c->curl_proxy_user = http_curl_credential(user);
+	c->curl_proxy_password = http_curl_credential(password);
+	if (c->curl_proxy_user == NULL || c->curl_proxy_password == NULL)
+		return CFS_ERR_NO_MEMORY;
+	return CFS_OK;
+}
+
 enum cfs_err
 http_client_new(const struct http_options *opts, struct http_client **out)
 {
@@ -178,25 +388,18 @@ http_client_new(const struct http_options *opts, struct http_client **out)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CFS_ERR_NO_MEMORY;
+	/* First: http_client_free() destroys them whatever failed after. */
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	pthread_mutex_init(&c->pool_lock, NULL);
 	c->opts = *opts;
 	if (opts->cacert != NULL && (c->cacert = strdup(opts->cacert)) == NULL)
 		goto fail;
 	c->opts.cacert = c->cacert;
-	if (opts->proxy != NULL && (c->proxy = strdup(opts->proxy)) == NULL)
+	/* The client's own copies are c->proxy and the rest; these are the caller's. */
+	c->opts.proxy = c->opts.proxy_user = c->opts.proxy_password = NULL;
+	if (http_client_proxy(c, opts) != CFS_OK)
 		goto fail;
-	if (opts->proxy_user != NULL && opts->proxy_password != NULL) {
-		c->proxy_user = secret_strndup(opts->proxy_user, strlen(opts->proxy_user));
-		c->proxy_password = secret_strndup(opts->proxy_password,
-		    strlen(opts->proxy_password));
-		if (c->proxy_user == NULL || c->proxy_password == NULL)
-			goto fail;
-	}
-	c->opts.proxy = c->proxy;
-	c->opts.proxy_user = c->proxy_user;
-	c->opts.proxy_password = c->proxy_password;
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_locks[i], NULL);
-	pthread_mutex_init(&c->pool_lock, NULL);
 	c->share = curl_share_init();
 	if (c->share == NULL)
 		goto fail;
@@ -250,6 +453,8 @@ http_client_free(struct http_client **cp)
 	free(c->proxy);
 	secret_free(c->proxy_user);
 	secret_free(c->proxy_password);
+	secret_free(c->curl_proxy_user);
+	secret_free(c->curl_proxy_password);
 	free(c);
 }
 
@@ -473,6 +678,24 @@ http_url_may_use_proxy(const char *url)
 	return url != NULL && strncasecmp(url, "https://", 8) == 0;
 }
 
+/*
+ * curl's message into resp->error_detail, which reaches the log and
+ * status.json: the proxy password redacted by value and any URL's userinfo
+ * cut, both at full length, before the cut to fit.
+ */
+static void
+http_error_detail(struct http_client *c, const char *curl_msg, struct http_response *resp)
+{
+	char full[CURL_ERROR_SIZE + 64];
+
+	snprintf(full, sizeof(full), "%s", curl_msg);
+	if (c->proxy_password != NULL)
+		redact(c->proxy_password, full, sizeof(full));
+	redact_userinfo(full, sizeof(full));
+	snprintf(resp->error_detail, sizeof(resp->error_detail), "%.150s", full);
+	secret_wipe(full, sizeof(full));
+}
+
 static void
 http_wipe_headers(struct curl_slist *list)
 {
@@ -495,6 +718,11 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 
 	http_response_reset(resp);
 	resp->body.max = c->opts.body_max;
+	if (http_url_may_use_proxy(url) && c->proxy_error[0] != '\0') {
+		/* As libcurl would fail it, minus the URL (see http_client_proxy()). */
+		snprintf(resp->error_detail, sizeof(resp->error_detail), "%s", c->proxy_error);
+		return CFS_ERR_UNREACHABLE;
+	}
 	slot = http_slot_take(c);
 	if (slot == NULL)
 		return http_is_aborted(c) ? CFS_ERR_ABORTED : CFS_ERR_NO_MEMORY;
@@ -514,31 +742,33 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->opts.timeout_ms);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	/*
-	 * libcurl follows http_proxy, HTTP_PROXY, ALL_PROXY and all_proxy from
-	 * the environment; "" turns every proxy off. Plain http is allowed only
-	 * to loopback, and a proxy would see the Bearer header in clear.
+	 * "" turns every proxy off, the environment's too. Plain http is
+	 * allowed only to loopback, and a proxy would see the Bearer header in
+	 * clear.
 	 */
 	if (!http_url_may_use_proxy(url)) {
 		curl_easy_setopt(h, CURLOPT_PROXY, "");
 	} else {
 		/*
-		 * proxy= wins over https_proxy and the rest; NO_PROXY still applies
-		 * (CURLOPT_NOPROXY stays unset). Always a CONNECT tunnel with TLS to
+		 * proxy=, else the environment's proxy as http_client_proxy()
+		 * resolved it: set here, so libcurl never reads one (with its
+		 * password) from the environment itself. NO_PROXY/no_proxy still
+		 * applies: libcurl checks it for CURLOPT_PROXY too while
+		 * CURLOPT_NOPROXY stays unset. Always a CONNECT tunnel with TLS to
 		 * the API inside, verified below as without a proxy: the proxy relays
 		 * bytes it cannot read and never sees a header, let alone a token.
 		 * An https:// proxy's own certificate is checked against the
 		 * system's CAs (cacert= is the API's).
 		 */
-		if (c->opts.proxy != NULL)
-			curl_easy_setopt(h, CURLOPT_PROXY, c->opts.proxy);
+		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
 		curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
 		curl_easy_setopt(h, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(h, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
-		if (c->opts.proxy_user != NULL) {
+		if (c->curl_proxy_user != NULL) {
 			/* Basic, sent with the first CONNECT: no round trip to learn it. */
 			curl_easy_setopt(h, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
-			curl_easy_setopt(h, CURLOPT_PROXYUSERNAME, c->opts.proxy_user);
-			curl_easy_setopt(h, CURLOPT_PROXYPASSWORD, c->opts.proxy_password);
+			curl_easy_setopt(h, CURLOPT_PROXYUSERNAME, c->curl_proxy_user);
+			curl_easy_setopt(h, CURLOPT_PROXYPASSWORD, c->curl_proxy_password);
 		}
 	}
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -562,8 +792,7 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	if (err == CFS_ERR_TRANSPORT && rc == CURLE_WRITE_ERROR && !resp->body.too_big)
 		err = CFS_ERR_NO_MEMORY;
 	if (err != CFS_OK) {
-		snprintf(resp->error_detail, sizeof(resp->error_detail), "%.150s",
-		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		http_error_detail(c, errbuf[0] ? errbuf : curl_easy_strerror(rc), resp);
 		if (err != CFS_ERR_TOO_BIG)
 			resp->status = 0;
 	}
@@ -573,6 +802,7 @@ http_get(struct http_client *c, const char *url, const char *const *headers,
 	/* Drop our pointers into this request before the handle is reused. */
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	secret_wipe(errbuf, sizeof(errbuf));
 out:
 	http_wipe_headers(list);
 	curl_slist_free_all(list);

@@ -19,9 +19,10 @@ struct http_options {
 	const char *cacert;	/* extra CA file, or NULL */
 	int verbose;		/* log curl's connection info (never headers) */
 	/*
-	 * For https:// URLs only: the proxy (NULL: the environment's, as libcurl
-	 * reads it), and its Basic credentials (NULL: none). Copied; the user
-	 * and password into secret memory.
+	 * For https:// URLs only: the proxy (NULL: the environment's, which
+	 * http_client_new() reads as libcurl would, see http_proxy_env()), and
+	 * its Basic credentials (NULL: none; else they win over any in the
+	 * environment's URL). Copied; the user and password into secret memory.
 	 */
 	const char *proxy;
 	const char *proxy_user;
@@ -33,7 +34,9 @@ struct http_response {
 	struct buf body;	/* secret memory */
 	long retry_after;	/* seconds from Retry-After, -1 when absent */
 	char connector_error[1024];	/* X-Base44-Connector-Error, or "" */
-	char error_detail[160];	/* curl's message for transport failures */
+	char error_detail[160];	/* curl's message for transport failures, with
+				   the proxy password and any URL's userinfo
+				   redacted */
 };
 
 /* Call once before any thread starts (wraps curl_global_init). */
@@ -71,5 +74,26 @@ long http_client_connects(struct http_client *client);
  * it never reaches a proxy.
  */
 int http_url_may_use_proxy(const char *url);
+
+/*
+ * The environment's proxy for an https:// request, where libcurl would find
+ * it: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, the first one set and
+ * not empty (NULL when none is). NO_PROXY/no_proxy is libcurl's to apply.
+ * *name, when name is not NULL, gets the variable's name: messages name the
+ * variable, never its value, which may hold a password.
+ */
+const char *http_proxy_env(const char **name);
+
+/*
+ * Take the userinfo ("USER[:PASSWORD]@" after "SCHEME://", or at the start
+ * when there is no scheme) out of a proxy URL. *bare gets the URL without
+ * it (malloc'd); *user and *password get its parts percent-decoded, as
+ * libcurl decodes a proxy URL's, in secret memory: both NULL when there is
+ * no userinfo, the password "" when only a user is given. The userinfo ends
+ * at the last '@', so a password may hold '@', '/' or ':' unencoded.
+ * CFS_ERR_INVALID (all three NULL) when a part decodes to a control
+ * character or NUL, which libcurl refuses too; CFS_ERR_NO_MEMORY.
+ */
+enum cfs_err http_proxy_split(const char *url, char **bare, char **user, char **password);
 
 #endif

@@ -53,3 +53,43 @@ redact(const char *secret, char *msg, size_t msgsz)
 	}
 	redact_tail(secret, n, msg);
 }
+
+/* Where "://" leaves off: a URL's userinfo and host stop at these. */
+#define REDACT_URL_END	" \t\r\n'\"<>"
+
+void
+redact_userinfo(char *msg, size_t msgsz)
+{
+	static const char mark[] = "[redacted]";
+	const size_t marklen = sizeof(mark) - 1;
+	size_t len = strlen(msg);
+	char *p = msg, *from, *at, *q, *end;
+
+	while ((p = strstr(p, "://")) != NULL) {
+		size_t pre, tail;
+
+		from = p + 3;
+		end = from + strcspn(from, REDACT_URL_END);
+		at = NULL;
+		for (q = from; q < end; q++)
+			if (*q == '@')
+				at = q;
+		if (at == NULL) {
+			p = from;
+			continue;
+		}
+		pre = (size_t)(from - msg);
+		tail = len - (size_t)(at - msg);	/* from the '@' on */
+		if (pre + marklen >= msgsz) {
+			*from = '\0';	/* no room for the mark: cut the message here */
+			return;
+		}
+		if (tail > msgsz - 1 - pre - marklen)
+			tail = msgsz - 1 - pre - marklen;
+		memmove(from + marklen, at, tail);
+		memcpy(from, mark, marklen);
+		from[marklen + tail] = '\0';
+		len = pre + marklen + tail;
+		p = from + marklen;
+	}
+}

@@ -1,7 +1,8 @@
 /*
  * redact.h: cut a secret out of a message before it is logged or shown
  * (the service token, the management key, any cached access token a
- * server echoes back).
+ * server echoes back, a proxy password), and the credentials out of any
+ * URL a library names in its error text.
  */
 #ifndef CFS_REDACT_H
 #define CFS_REDACT_H
@@ -16,5 +17,16 @@
  * nothing.
  */
 void redact(const char *secret, char *msg, size_t msgsz);
+
+/*
+ * Cut the user name and password out of every URL in msg, whoever's they
+ * are: "SCHEME://USERINFO@HOST" becomes "SCHEME://[redacted]@HOST". The
+ * userinfo runs from "://" to the last '@' before the next space, tab,
+ * quote, '<' or '>' (a password may hold '/', '@' or ':'; libcurl quotes
+ * the URLs it names in '...'), so a password holding one of those can
+ * escape it: redact() by value whatever secret is known. Cut like redact()
+ * when the mark does not fit.
+ */
+void redact_userinfo(char *msg, size_t msgsz);
 
 #endif

@@ -1,8 +1,11 @@
 """Through an HTTPS proxy: proxy= and https_proxy/HTTPS_PROXY/NO_PROXY for an https:// API, always
 a CONNECT tunnel with TLS to the API verified inside it, so the proxy relays bytes it cannot read
 and never a token; proxy credentials only from proxy_auth_file= (never argv, never a log); a
-plain http:// (loopback) API never through a proxy. The proxy is a small recording CONNECT proxy
-in a thread of this process; the API is the emulator over TLS with a throwaway CA."""
+plain http:// (loopback) API never through a proxy. A USER:PASSWORD@ in https_proxy is taken
+out of the URL by the daemon (libcurl names a proxy URL in some error messages, and those reach
+the log and status.json) and still sent to the proxy, with a warning naming proxy_auth_file=.
+The proxy is a small recording CONNECT proxy in a thread of this process; the API is the
+emulator over TLS with a throwaway CA."""
 
 import base64
 import errno
@@ -25,6 +28,15 @@ GITHUB = b"gho_demoGithubToken0001"
 PROXY_USER = "cfs-proxy-user"
 PROXY_PASSWORD = "pr0xy-Pa55word with:colon "   # a ':' and a trailing space, both kept
 OTHER_PASSWORD = "an0ther-pr0xy-passw0rd"
+# In https_proxy's URL. Holds "secret": that word must appear in no log line and no status.json.
+ENV_PASSWORD = "env-secret-pw"
+ENV_WARNING = (r"^connectorfs: %s holds the proxy's user name and password: they are used, "
+               r"but the environment can be read in /proc/PID/environ; put USER:PASSWORD in "
+               r"a file and use proxy_auth_file=FILE$")
+ENV_IGNORED = (r"^connectorfs: https_proxy: the user name and password in the proxy URL are "
+               r"ignored: proxy_auth_file= gives them$")
+UNDECODABLE = (r"https_proxy: the user name or password in the proxy URL decodes to a control "
+               r"character")
 KILLED = r"^connectorfs: server \d+ was killed by signal 9; starting another to take over$"
 REFUSED_407 = (r"^connectorfs: %s: connection refused \(HTTP 0\): "
                r"CONNECT tunnel failed, response 407$")
@@ -220,9 +232,10 @@ class ProxyTest(TLSCase):
         """Mount against the TLS emulator, trusting its CA; extra secrets checked at cleanup."""
         m = Mount(self.tls, options=["ttl=60", "cacert=" + self.ca] + list(options), env=env,
                   args=args)
-        m.extra_secrets |= {PROXY_PASSWORD, OTHER_PASSWORD,
+        m.extra_secrets |= {PROXY_PASSWORD, OTHER_PASSWORD, ENV_PASSWORD,
                             basic(PROXY_USER, PROXY_PASSWORD).split()[1],
-                            basic(PROXY_USER, OTHER_PASSWORD).split()[1]}
+                            basic(PROXY_USER, OTHER_PASSWORD).split()[1],
+                            basic(PROXY_USER, ENV_PASSWORD).split()[1]}
         m.start()
         self.addCleanup(m.finish)
         return m
@@ -309,6 +322,101 @@ class ProxyTest(TLSCase):
         self.assertEqual(SLACK, self.read(mnt))
         self.assertEqual(1, len(self.tls.requests("slack")))
         self.assertEqual(0, proxy.connections, "NO_PROXY=127.0.0.1 went through the proxy")
+
+    # ---- a password in https_proxy ---------------------------------------------------------
+
+    def env_proxy_url(self, port, password=ENV_PASSWORD, scheme="http"):
+        return "%s://%s:%s@127.0.0.1:%d" % (scheme, PROXY_USER, password, port)
+
+    def status_text(self, mnt):
+        return read_file(os.path.join(mnt.path, ".connectorfs", "status.json")).decode()
+
+    def assertNoSecretShown(self, mnt):
+        """Neither the daemon's log so far nor status.json holds the word "secret"."""
+        self.assertNotIn("secret", mnt.log_text(), "the log shows the proxy password")
+        self.assertNotIn("secret", self.status_text(mnt), "status.json shows the proxy password")
+        for pid in (mnt.pid, mnt.server_pid()):
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                self.assertNotIn(b"secret", f.read())
+
+    def test_a_password_in_https_proxy_goes_to_the_proxy_and_never_to_a_log(self):
+        proxy = self.proxy(credentials={"%s:%s" % (PROXY_USER, ENV_PASSWORD)})
+        # -d: every request is logged too.
+        mnt = self.mount_tls([], env={"https_proxy": self.env_proxy_url(proxy.port)},
+                             args=["-d"])
+        mnt.expect_log(r".")
+        self.assertEqual(SLACK, self.read(mnt))
+        self.assertEqual(GITHUB, self.read(mnt, "github"))
+        lines, auths, _ = proxy.seen()
+        self.assertEqual([basic(PROXY_USER, ENV_PASSWORD)] * len(lines), auths)
+        self.assertTunnelledWithoutTokens(proxy)
+        self.assertTrue(mnt.wait_log(ENV_WARNING % "https_proxy"), mnt.log_text())
+        self.assertNoSecretShown(mnt)
+
+    def test_a_password_in_https_proxy_never_reaches_the_log_or_status_json_when_it_fails(self):
+        refusing = self.proxy(credentials={"%s:%s" % (PROXY_USER, PROXY_PASSWORD)})
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+        closed.close()
+        cases = [
+            # name, https_proxy, errno, the log line's end
+            ("closed port", self.env_proxy_url(closed_port), errno.ECONNREFUSED,
+             r"connection refused \(HTTP 0\): Failed to connect to 127\.0\.0\.1 port %d "
+             % closed_port),
+            # libcurl quotes the whole proxy URL in these two: it must have none to quote.
+            ("bad port", self.env_proxy_url(99999), errno.EHOSTUNREACH,
+             r"host unreachable or unknown \(HTTP 0\): Unsupported proxy syntax in "
+             r"'http://127\.0\.0\.1:99999'$"),
+            ("unsupported scheme", self.env_proxy_url(closed_port, scheme="ftp"),
+             errno.ECONNREFUSED, r"connection refused \(HTTP 0\): Unsupported proxy scheme "
+             r"for 'ftp://127\.0\.0\.1:%d'$" % closed_port),
+            ("wrong password, 407", self.env_proxy_url(refusing.port), errno.ECONNREFUSED,
+             r"connection refused \(HTTP 0\): CONNECT tunnel failed, response 407$"),
+        ]
+        for case, url, want, line in cases:
+            with self.subTest(case=case):
+                mnt = self.mount_tls([], env={"https_proxy": url})
+                mnt.expect_log(ENV_WARNING % "https_proxy")
+                mnt.expect_log(r"^connectorfs: slack: " + line)
+                self.assertErrno(want, self.read, mnt)
+                self.assertTrue(mnt.wait_log(r"^connectorfs: slack: " + line), mnt.log_text())
+                self.assertTrue(mnt.wait_log(ENV_WARNING % "https_proxy"), mnt.log_text())
+                self.assertIn("slack", self.status_text(mnt))
+                self.assertNoSecretShown(mnt)
+                self.assertEqual([], self.tls.requests("slack"), "a request got through")
+                mnt.finish()
+        self.assertEqual([basic(PROXY_USER, ENV_PASSWORD)], refusing.seen()[1])
+
+    def test_an_undecodable_password_in_https_proxy_fails_reads_without_showing_it(self):
+        proxy = self.proxy()
+        mnt = self.mount_tls([], env={"https_proxy": self.env_proxy_url(
+            proxy.port, password="env-secret%00-pw")})
+        warning = (r"^connectorfs: %s; every request through the proxy fails \(put "
+                   r"USER:PASSWORD in a file and use proxy_auth_file=FILE\)$" % UNDECODABLE)
+        failed = r"^connectorfs: slack: host unreachable or unknown \(HTTP 0\): %s$" % UNDECODABLE
+        mnt.expect_log(warning)
+        mnt.expect_log(failed)
+        self.assertErrno(errno.EHOSTUNREACH, self.read, mnt)
+        self.assertTrue(mnt.wait_log(warning), mnt.log_text())
+        self.assertTrue(mnt.wait_log(failed), mnt.log_text())
+        self.assertIn("decodes to a control character", self.status_text(mnt))
+        self.assertNoSecretShown(mnt)
+        self.assertEqual(0, proxy.connections, "the proxy was used")
+        self.assertEqual([], self.tls.requests("slack"), "a request got through")
+
+    def test_proxy_auth_file_wins_over_a_password_in_https_proxy(self):
+        proxy = self.proxy(credentials={"%s:%s" % (PROXY_USER, PROXY_PASSWORD)})
+        path = self.auth_file(PROXY_USER, PROXY_PASSWORD)
+        mnt = self.mount_tls(["proxy_auth_file=" + path],
+                             env={"https_proxy": self.env_proxy_url(proxy.port)})
+        mnt.expect_log(ENV_IGNORED)
+        self.assertEqual(SLACK, self.read(mnt))
+        lines, auths, _ = proxy.seen()
+        self.assertEqual([basic(PROXY_USER, PROXY_PASSWORD)] * len(lines), auths)
+        self.assertTunnelledWithoutTokens(proxy)
+        self.assertTrue(mnt.wait_log(ENV_IGNORED), mnt.log_text())
+        self.assertNoSecretShown(mnt)
 
     # ---- proxy_auth_file= ------------------------------------------------------------------
 

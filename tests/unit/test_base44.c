@@ -17,6 +17,8 @@
 #include "base44.h"
 #include "config.h"
 #include "http.h"
+#include "redact.h"
+#include "secret.h"
 #include "unit.h"
 
 /* encodeURIComponent */
@@ -755,6 +757,428 @@ START_TEST(test_fetch_over_http_ignores_the_proxy_option)
 }
 END_TEST
 
+/*
+ * A proxy in the environment. The daemon reads https_proxy and the rest
+ * itself and hands libcurl the URL without its USER:PASSWORD@, which goes
+ * to CURLOPT_PROXYUSERNAME/PROXYPASSWORD: libcurl names the proxy URL in
+ * some error messages, and those reach the log and status.json.
+ */
+
+static const char *const all_proxy_vars[] = {
+	"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy", "HTTP_PROXY",
+	"no_proxy", "NO_PROXY"
+};
+
+/* Check forks each test, but a run with CK_FORK=no must not leak a proxy. */
+static void
+proxy_env_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(all_proxy_vars) / sizeof(all_proxy_vars[0]); i++)
+		unsetenv(all_proxy_vars[i]);
+}
+
+/* A port on 127.0.0.1 that was free a moment ago and has no listener. */
+static int
+closed_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/*
+ * A client of an https:// API on api_port, with proxy= (or NULL) and
+ * proxy_auth_file= credentials (or NULL).
+ */
+static struct base44_client *
+client_https(int api_port, const char *proxy, const char *user, const char *password)
+{
+	char url[64];
+	struct base44_options o = {
+		.api_url = url,
+		.app_id = "app1",
+		.service_token = "svc-SECRET-1",
+		.timeout_s = 2,
+		.body_max = CONFIG_BODY_MAX,
+		.proxy = proxy,
+		.proxy_user = user,
+		.proxy_password = password,
+	};
+	struct base44_client *c = NULL;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", api_port);
+	ck_assert_int_eq(base44_client_new(&o, &c), CFS_OK);
+	return c;
+}
+
+/* 1 when no captured log line holds needle. */
+static int
+log_lacks(const char *needle)
+{
+	int i;
+
+	for (i = 0; i < unit_log_count(); i++)
+		if (strstr(unit_log_line(i), needle) != NULL)
+			return 0;
+	return 1;
+}
+
+static const char proxy_407[] = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+    "Proxy-Authenticate: Basic realm=\"unit\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/*
+ * One fetch through a proxy that answers 407 (s, started here), the
+ * environment's https_proxy being env_fmt with the proxy's port for %d.
+ * Returns the CONNECT request the proxy received.
+ */
+static const char *
+fetch_through_a_407_proxy(struct fake_server *s, const char *env_fmt, const char *user,
+    const char *password, struct base44_result *res)
+{
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	char env[256];
+
+	memset(s, 0, sizeof(*s));
+	s->n = 1;
+	s->responses[0] = proxy_407;
+	server_start(s);
+	proxy_env_clear();
+	snprintf(env, sizeof(env), env_fmt, s->port);
+	ck_assert_int_eq(setenv("https_proxy", env, 1), 0);
+	unit_log_reset();
+	c = client_https(closed_port(), NULL, user, password);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, res), CFS_ERR_REFUSED);
+	ck_assert_ptr_null(conn);
+	base44_client_free(&c);
+	server_stop(s);
+	proxy_env_clear();
+	ck_assert_int_eq(s->served, 1);
+	ck_assert_msg(strncmp(s->requests[0], "CONNECT 127.0.0.1:", 18) == 0,
+	    "not a CONNECT: %.80s", s->requests[0]);
+	ck_assert_str_eq(res->message, "CONNECT tunnel failed, response 407");
+	return s->requests[0];
+}
+
+START_TEST(test_proxy_split_takes_the_user_and_password_out_of_the_url)
+{
+	static const struct {
+		const char *url, *bare, *user, *password;
+	} cases[] = {
+		{ "http://proxy.example:3128", "http://proxy.example:3128", NULL, NULL },
+		{ "http://user:secret@proxy.example:3128", "http://proxy.example:3128",
+		  "user", "secret" },
+		{ "HTTPS://user:secret@[::1]:3128/", "HTTPS://[::1]:3128/", "user", "secret" },
+		/* No scheme: libcurl takes it as http://. */
+		{ "user:secret@proxy.example:3128", "proxy.example:3128", "user", "secret" },
+		/* Percent-decoded as libcurl decodes a proxy URL's userinfo. */
+		{ "http://us%40er:p%3Aw%2f%25@proxy:1", "http://proxy:1", "us@er", "p:w/%" },
+		/* A '%' without two hex digits after it stays. */
+		{ "socks5h://u:p%zz%4@h:1080", "socks5h://h:1080", "u", "p%zz%4" },
+		/* Unencoded '@', '/', ':' and spaces: the userinfo ends at the last '@'. */
+		{ "http://user:p@ss/w:rd #x@proxy:1", "http://proxy:1", "user", "p@ss/w:rd #x" },
+		{ "http://user@proxy:1", "http://proxy:1", "user", "" },
+		{ "http://:secret@proxy:1", "http://proxy:1", "", "secret" },
+		{ "http://user:@proxy:1", "http://proxy:1", "user", "" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *bare, *user, *password;
+
+		ck_assert_msg(http_proxy_split(cases[i].url, &bare, &user, &password) == CFS_OK,
+		    "case %zu", i);
+		ck_assert_str_eq(bare, cases[i].bare);
+		if (cases[i].user == NULL) {
+			ck_assert_ptr_null(user);
+			ck_assert_ptr_null(password);
+		} else {
+			ck_assert_str_eq(user, cases[i].user);
+			ck_assert_str_eq(password, cases[i].password);
+		}
+		free(bare);
+		secret_free(user);
+		secret_free(password);
+	}
+}
+END_TEST
+
+START_TEST(test_proxy_split_refuses_a_userinfo_that_decodes_to_a_control_character)
+{
+	static const char *const urls[] = {
+		"http://user:sec%00ret@proxy:1", "http://us%0Aer:secret@proxy:1",
+		"http://user:secret%1f@proxy:1", "http://user:sec\tret@proxy:1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		char sentinel[] = "x";
+		char *bare = sentinel, *user = sentinel, *password = sentinel;
+
+		ck_assert_msg(http_proxy_split(urls[i], &bare, &user, &password) ==
+		    CFS_ERR_INVALID, "case %zu", i);
+		ck_assert_ptr_null(bare);
+		ck_assert_ptr_null(user);
+		ck_assert_ptr_null(password);
+	}
+}
+END_TEST
+
+START_TEST(test_proxy_env_is_read_in_libcurls_order)
+{
+	const char *name = NULL;
+
+	proxy_env_clear();
+	ck_assert_ptr_null(http_proxy_env(&name));
+	/* http_proxy is for http:// URLs, which never use a proxy here. */
+	setenv("http_proxy", "http://h:1", 1);
+	setenv("HTTP_PROXY", "http://H:1", 1);
+	ck_assert_ptr_null(http_proxy_env(&name));
+	setenv("ALL_PROXY", "http://A:1", 1);
+	ck_assert_str_eq(http_proxy_env(&name), "http://A:1");
+	ck_assert_str_eq(name, "ALL_PROXY");
+	setenv("all_proxy", "http://a:1", 1);
+	ck_assert_str_eq(http_proxy_env(&name), "http://a:1");
+	ck_assert_str_eq(name, "all_proxy");
+	setenv("HTTPS_PROXY", "http://S:1", 1);
+	ck_assert_str_eq(http_proxy_env(&name), "http://S:1");
+	ck_assert_str_eq(name, "HTTPS_PROXY");
+	setenv("https_proxy", "http://s:1", 1);
+	ck_assert_str_eq(http_proxy_env(&name), "http://s:1");
+	ck_assert_str_eq(name, "https_proxy");
+	/* An empty value counts as unset, as in libcurl. */
+	setenv("https_proxy", "", 1);
+	ck_assert_str_eq(http_proxy_env(NULL), "http://S:1");
+	proxy_env_clear();
+}
+END_TEST
+
+START_TEST(test_a_password_in_https_proxy_never_reaches_an_error_message)
+{
+	/* %d: a port with no listener. */
+	static const struct {
+		const char *env;
+		enum cfs_err want;
+		const char *message;	/* what the message starts with */
+	} cases[] = {
+		/* libcurl quotes the whole proxy URL in these two. */
+		{ "http://user:env-SECRET-pw@127.0.0.1:99999", CFS_ERR_UNREACHABLE,
+		  "Unsupported proxy syntax in 'http://127.0.0.1:99999'" },
+		{ "ftp://user:env-SECRET-pw@127.0.0.1:%d", CFS_ERR_REFUSED,
+		  "Unsupported proxy scheme for 'ftp://127.0.0.1:" },
+		{ "user:env SECRET pw@127.0.0.1:99999", CFS_ERR_UNREACHABLE,
+		  "Unsupported proxy syntax in '127.0.0.1:99999'" },
+		{ "http://user:env-SECRET-pw@127.0.0.1:%d", CFS_ERR_REFUSED,
+		  "Failed to connect to 127.0.0.1 port " },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct base44_client *c;
+		struct connection *conn = NULL;
+		struct base44_result res;
+		char env[128];
+
+		proxy_env_clear();
+		snprintf(env, sizeof(env), cases[i].env, closed_port());
+		ck_assert_int_eq(setenv(i % 2 ? "HTTPS_PROXY" : "https_proxy", env, 1), 0);
+		unit_log_reset();
+		c = client_https(closed_port(), NULL, NULL, NULL);
+		ck_assert_msg(base44_fetch(c, "slack", &conn, &res) == cases[i].want,
+		    "case %zu: %s (%s)", i, err_name(res.err), res.message);
+		base44_client_free(&c);
+		ck_assert_msg(strncmp(res.message, cases[i].message, strlen(cases[i].message))
+		    == 0, "case %zu: %s", i, res.message);
+		ck_assert_ptr_null(strstr(res.message, "SECRET"));
+		ck_assert_ptr_null(strstr(res.code, "SECRET"));
+		/* One warning, naming the variable and proxy_auth_file=, not the value. */
+		ck_assert_int_eq(unit_log_count(), 1);
+		ck_assert_msg(strstr(unit_log_line(0), i % 2 ? "HTTPS_PROXY holds the proxy's "
+		    "user name and password" : "https_proxy holds the proxy's user name and "
+		    "password") != NULL, "%s", unit_log_line(0));
+		ck_assert_ptr_nonnull(strstr(unit_log_line(0), "proxy_auth_file=FILE"));
+		ck_assert(log_lacks("SECRET"));
+	}
+	proxy_env_clear();
+}
+END_TEST
+
+START_TEST(test_a_password_in_https_proxy_is_sent_as_basic_proxy_authorization)
+{
+	struct fake_server s;
+	struct base44_result res;
+	const char *req;
+
+	/* Decoded once, as libcurl decodes a proxy URL: "us@er", "p%41ss". */
+	req = fetch_through_a_407_proxy(&s, "http://us%%40er:p%%2541ss@127.0.0.1:%d", NULL,
+	    NULL, &res);
+	ck_assert_msg(request_has_header(req, "Proxy-Authorization: Basic dXNAZXI6cCU0MXNz"),
+	    "%s", req);
+	ck_assert_int_eq(unit_log_count(), 1);
+	ck_assert_ptr_nonnull(strstr(unit_log_line(0), "https_proxy holds"));
+	ck_assert(log_lacks("p%41ss"));
+	ck_assert(log_lacks("p%2541ss"));
+}
+END_TEST
+
+START_TEST(test_proxy_auth_file_credentials_win_over_those_in_https_proxy)
+{
+	struct fake_server s;
+	struct base44_result res;
+	const char *req;
+
+	req = fetch_through_a_407_proxy(&s, "http://user:env-SECRET-pw@127.0.0.1:%d",
+	    "file-user", "file-%41pw", &res);
+	/* Basic file-user:file-%41pw */
+	ck_assert_msg(request_has_header(req,
+	    "Proxy-Authorization: Basic ZmlsZS11c2VyOmZpbGUtJTQxcHc="), "%s", req);
+	ck_assert_int_eq(unit_log_count(), 1);
+	ck_assert_msg(strstr(unit_log_line(0), "https_proxy: the user name and password in "
+	    "the proxy URL are ignored: proxy_auth_file= gives them") != NULL, "%s",
+	    unit_log_line(0));
+	ck_assert(log_lacks("SECRET"));
+}
+END_TEST
+
+/* libcurl before 8.8.0 percent-decodes CURLOPT_PROXYUSERNAME/PROXYPASSWORD. */
+START_TEST(test_proxy_credentials_holding_a_percent_reach_the_proxy_unchanged)
+{
+	struct fake_server s;
+	struct base44_result res;
+	const char *req;
+
+	req = fetch_through_a_407_proxy(&s, "http://127.0.0.1:%d", "u%41", "p%2541 x", &res);
+	/* Basic u%41:p%2541 x */
+	ck_assert_msg(request_has_header(req, "Proxy-Authorization: Basic dSU0MTpwJTI1NDEgeA=="),
+	    "%s", req);
+	ck_assert_int_eq(unit_log_count(), 0);
+}
+END_TEST
+
+START_TEST(test_an_undecodable_password_in_https_proxy_fails_requests_without_naming_it)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+	struct pollfd pfd;
+	char env[128];
+	int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* A proxy nobody accepts on: a connection would wait in its queue. */
+	ck_assert_int_ge(proxy_fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(proxy_fd, 8), 0);
+	ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
+	proxy_env_clear();
+	snprintf(env, sizeof(env), "http://user:env-SECRET%%00-pw@127.0.0.1:%d",
+	    ntohs(sa.sin_port));
+	ck_assert_int_eq(setenv("all_proxy", env, 1), 0);
+	unit_log_reset();
+	c = client_https(closed_port(), NULL, NULL, NULL);
+	ck_assert_int_eq(unit_log_count(), 1);
+	ck_assert_str_eq(unit_log_line(0), "all_proxy: the user name or password in the "
+	    "proxy URL decodes to a control character; every request through the proxy "
+	    "fails (put USER:PASSWORD in a file and use proxy_auth_file=FILE)");
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_UNREACHABLE);
+	ck_assert_int_eq(base44_fetch(c, "github", &conn, &res), CFS_ERR_UNREACHABLE);
+	ck_assert_ptr_null(conn);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_str_eq(res.message, "all_proxy: the user name or password in the proxy URL "
+	    "decodes to a control character");
+	base44_client_free(&c);
+	pfd.fd = proxy_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the proxy got a connection");
+	close(proxy_fd);
+	ck_assert(log_lacks("SECRET"));
+	proxy_env_clear();
+}
+END_TEST
+
+/*
+ * NO_PROXY and no_proxy still send a listed host around the environment's
+ * proxy, now given to libcurl as CURLOPT_PROXY: the API's closed port
+ * refuses the direct connection, and the proxy sees nothing.
+ */
+START_TEST(test_no_proxy_still_bypasses_a_proxy_from_the_environment)
+{
+	static const char *const vars[] = { "NO_PROXY", "no_proxy" };
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		struct sockaddr_in sa;
+		socklen_t salen = sizeof(sa);
+		struct base44_client *c;
+		struct connection *conn = NULL;
+		struct base44_result res;
+		struct pollfd pfd;
+		char env[128];
+		int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		ck_assert_int_ge(proxy_fd, 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		ck_assert_int_eq(listen(proxy_fd, 8), 0);
+		ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
+		proxy_env_clear();
+		snprintf(env, sizeof(env), "http://user:env-SECRET-pw@127.0.0.1:%d",
+		    ntohs(sa.sin_port));
+		ck_assert_int_eq(setenv("https_proxy", env, 1), 0);
+		ck_assert_int_eq(setenv(vars[i], "127.0.0.1", 1), 0);
+		c = client_https(closed_port(), NULL, NULL, NULL);
+		ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_REFUSED);
+		base44_client_free(&c);
+		ck_assert_msg(strncmp(res.message, "Failed to connect to 127.0.0.1 port ", 36) == 0,
+		    "%s", res.message);
+		pfd.fd = proxy_fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		ck_assert_msg(poll(&pfd, 1, 0) == 0, "%s: the proxy got a connection", vars[i]);
+		close(proxy_fd);
+	}
+	proxy_env_clear();
+}
+END_TEST
+
+/*
+ * Defence in depth: whatever URL libcurl names in an error loses its
+ * userinfo, here a proxy= URL with one (config.c refuses those; a caller of
+ * lib/ might not).
+ */
+START_TEST(test_curl_messages_naming_a_url_lose_its_userinfo)
+{
+	struct base44_client *c;
+	struct connection *conn = NULL;
+	struct base44_result res;
+
+	proxy_env_clear();
+	c = client_https(closed_port(), "http://opt-user:opt-PW-9@127.0.0.1:99999", NULL, NULL);
+	ck_assert_int_eq(base44_fetch(c, "slack", &conn, &res), CFS_ERR_UNREACHABLE);
+	base44_client_free(&c);
+	ck_assert_str_eq(res.message,
+	    "Unsupported proxy syntax in 'http://[redacted]@127.0.0.1:99999'");
+}
+END_TEST
+
 START_TEST(test_client_free_accepts_null)
 {
 	struct base44_client *c = NULL;
@@ -770,6 +1194,7 @@ base44_suite(void)
 	Suite *s = suite_create("base44");
 	TCase *url = tcase_create("url");
 	TCase *fetch = tcase_create("fetch");
+	TCase *proxy = tcase_create("proxy");
 
 	tcase_add_test(url, test_encode_component_follows_encodeuricomponent);
 	tcase_add_test(url, test_encode_component_refuses_too_small_buffer);
@@ -795,5 +1220,19 @@ base44_suite(void)
 	tcase_add_test(fetch, test_fetch_over_http_ignores_the_proxy_option);
 	tcase_add_test(fetch, test_fetch_errors_redact_the_proxy_password);
 	suite_add_tcase(s, fetch);
+
+	tcase_add_test(proxy, test_proxy_split_takes_the_user_and_password_out_of_the_url);
+	tcase_add_test(proxy,
+	    test_proxy_split_refuses_a_userinfo_that_decodes_to_a_control_character);
+	tcase_add_test(proxy, test_proxy_env_is_read_in_libcurls_order);
+	tcase_add_test(proxy, test_a_password_in_https_proxy_never_reaches_an_error_message);
+	tcase_add_test(proxy, test_a_password_in_https_proxy_is_sent_as_basic_proxy_authorization);
+	tcase_add_test(proxy, test_proxy_auth_file_credentials_win_over_those_in_https_proxy);
+	tcase_add_test(proxy, test_proxy_credentials_holding_a_percent_reach_the_proxy_unchanged);
+	tcase_add_test(proxy,
+	    test_an_undecodable_password_in_https_proxy_fails_requests_without_naming_it);
+	tcase_add_test(proxy, test_no_proxy_still_bypasses_a_proxy_from_the_environment);
+	tcase_add_test(proxy, test_curl_messages_naming_a_url_lose_its_userinfo);
+	suite_add_tcase(s, proxy);
 	return s;
 }

@@ -1,7 +1,9 @@
 /*
  * test_redact.c: a secret is cut out of a message wherever it appears, and
- * when the mark does not fit the message ends where the secret began.
+ * when the mark does not fit the message ends where the secret began; the
+ * credentials in any URL a library names are cut out too.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "redact.h"
@@ -41,6 +43,48 @@ START_TEST(test_redact_cuts_the_head_of_a_secret_left_at_the_end)
 }
 END_TEST
 
+START_TEST(test_redact_userinfo_cuts_the_credentials_out_of_every_url)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "Unsupported proxy syntax in 'http://user:secret@127.0.0.1:99999'",
+		  "Unsupported proxy syntax in 'http://[redacted]@127.0.0.1:99999'" },
+		{ "a socks5h://u:p@h:1 and https://x:y@z/p?q b",
+		  "a socks5h://[redacted]@h:1 and https://[redacted]@z/p?q b" },
+		/* The last '@' before the URL ends: '@', '/' and ':' stay inside. */
+		{ "'http://u:p@ss/w:rd@host:1'", "'http://[redacted]@host:1'" },
+		{ "<http://a:b@c>\"http://d:e@f\"", "<http://[redacted]@c>\"http://[redacted]@f\"" },
+		{ "no userinfo: http://host:1/path and ftp://h", "no userinfo: http://host:1/path "
+		  "and ftp://h" },
+		{ "://@", "://[redacted]@" },
+		{ "", "" },
+	};
+	char msg[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(msg, sizeof(msg), "%s", cases[i].in);
+		redact_userinfo(msg, sizeof(msg));
+		ck_assert_str_eq(msg, cases[i].want);
+	}
+}
+END_TEST
+
+START_TEST(test_redact_userinfo_cuts_the_message_when_the_mark_does_not_fit)
+{
+	char small[24] = "x http://u:pw@host:1";
+	char tiny[13] = "http://u:p@h";
+
+	/* The mark fits, the host does not all: the message is cut at the end. */
+	redact_userinfo(small, sizeof(small));
+	ck_assert_str_eq(small, "x http://[redacted]@hos");
+	/* No room for the mark: the message ends where the userinfo began. */
+	redact_userinfo(tiny, sizeof(tiny));
+	ck_assert_str_eq(tiny, "http://");
+}
+END_TEST
+
 Suite *
 redact_suite(void)
 {
@@ -49,6 +93,8 @@ redact_suite(void)
 
 	tcase_add_test(tc, test_redact_replaces_every_occurrence);
 	tcase_add_test(tc, test_redact_cuts_at_the_secret_when_the_mark_does_not_fit);
+	tcase_add_test(tc, test_redact_userinfo_cuts_the_credentials_out_of_every_url);
+	tcase_add_test(tc, test_redact_userinfo_cuts_the_message_when_the_mark_does_not_fit);
 	tcase_add_test(tc, test_redact_cuts_the_head_of_a_secret_left_at_the_end);
 	suite_add_tcase(s, tc);
 	return s;
