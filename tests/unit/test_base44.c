@@ -658,6 +658,39 @@ END_TEST
 
 /* Proxies: plain http never goes through one, whatever the environment says. */
 
+/*
+ * A loopback port that listens but never accepts: a proxy that must see no
+ * connection (listener_untouched() tells). The socket, with *port set.
+ */
+static int
+silent_listener(int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* No connection is waiting on a silent_listener(), which is then closed. */
+static int
+listener_untouched(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int quiet = poll(&pfd, 1, 0) == 0;
+
+	close(fd);
+	return quiet;
+}
+
 static const char *const proxy_vars[] = { "http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy" };
 
 START_TEST(test_url_may_use_proxy_only_for_https)
@@ -685,26 +718,16 @@ fetch_over_http_beside_a_proxy(int use_option)
 {
 	const char *resp = http_reply(0, "200 OK", "",
 	    "{\"access_token\":\"t\",\"integration_type\":\"slack\"}");
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
 	struct fake_server s;
 	struct base44_client *c;
 	struct connection *conn = NULL;
 	struct base44_result res;
-	struct pollfd pfd;
 	char proxy[64];
 	enum cfs_err err;
 	size_t i;
-	int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
+	int proxy_port, proxy_fd = silent_listener(&proxy_port);
 
-	ck_assert_int_ge(proxy_fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(proxy_fd, 8), 0);
-	ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
-	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", proxy_port);
 	if (!use_option) {
 		for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
 			ck_assert_int_eq(setenv(proxy_vars[i], proxy, 1), 0);
@@ -723,18 +746,17 @@ fetch_over_http_beside_a_proxy(int use_option)
 	if (err != CFS_OK) {
 		/* The request may have gone elsewhere: release the server thread. */
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in to = sa;
+		struct sockaddr_in to;
 
+		memset(&to, 0, sizeof(to));
+		to.sin_family = AF_INET;
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		to.sin_port = htons((uint16_t)s.port);
 		(void)connect(fd, (struct sockaddr *)&to, sizeof(to));
 		close(fd);
 	}
 	server_stop(&s);
-	pfd.fd = proxy_fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the proxy listener got a connection");
-	close(proxy_fd);
+	ck_assert_msg(listener_untouched(proxy_fd), "the proxy listener got a connection");
 	for (i = 0; !use_option && i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
 		unsetenv(proxy_vars[i]);
 	ck_assert_msg(err == CFS_OK, "fetch: %s (%s)", err_name(err), res.message);
@@ -783,18 +805,10 @@ proxy_env_clear(void)
 static int
 closed_port(void)
 {
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port;
 
-	ck_assert_int_ge(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	close(silent_listener(&port));
+	return port;
 }
 
 /*
@@ -1068,26 +1082,14 @@ END_TEST
 
 START_TEST(test_an_undecodable_password_in_https_proxy_fails_requests_without_naming_it)
 {
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
 	struct base44_client *c;
 	struct connection *conn = NULL;
 	struct base44_result res;
-	struct pollfd pfd;
 	char env[128];
-	int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
+	int proxy_port, proxy_fd = silent_listener(&proxy_port);
 
-	/* A proxy nobody accepts on: a connection would wait in its queue. */
-	ck_assert_int_ge(proxy_fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(proxy_fd, 8), 0);
-	ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
 	proxy_env_clear();
-	snprintf(env, sizeof(env), "http://user:env-SECRET%%00-pw@127.0.0.1:%d",
-	    ntohs(sa.sin_port));
+	snprintf(env, sizeof(env), "http://user:env-SECRET%%00-pw@127.0.0.1:%d", proxy_port);
 	ck_assert_int_eq(setenv("all_proxy", env, 1), 0);
 	unit_log_reset();
 	c = client_https(closed_port(), NULL, NULL, NULL);
@@ -1102,11 +1104,7 @@ START_TEST(test_an_undecodable_password_in_https_proxy_fails_requests_without_na
 	ck_assert_str_eq(res.message, "all_proxy: the user name or password in the proxy URL "
 	    "decodes to a control character");
 	base44_client_free(&c);
-	pfd.fd = proxy_fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the proxy got a connection");
-	close(proxy_fd);
+	ck_assert_msg(listener_untouched(proxy_fd), "the proxy got a connection");
 	ck_assert(log_lacks("SECRET"));
 	proxy_env_clear();
 }
@@ -1123,25 +1121,14 @@ START_TEST(test_no_proxy_still_bypasses_a_proxy_from_the_environment)
 	size_t i;
 
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		struct sockaddr_in sa;
-		socklen_t salen = sizeof(sa);
 		struct base44_client *c;
 		struct connection *conn = NULL;
 		struct base44_result res;
-		struct pollfd pfd;
 		char env[128];
-		int proxy_fd = socket(AF_INET, SOCK_STREAM, 0);
+		int proxy_port, proxy_fd = silent_listener(&proxy_port);
 
-		ck_assert_int_ge(proxy_fd, 0);
-		memset(&sa, 0, sizeof(sa));
-		sa.sin_family = AF_INET;
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		ck_assert_int_eq(bind(proxy_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		ck_assert_int_eq(listen(proxy_fd, 8), 0);
-		ck_assert_int_eq(getsockname(proxy_fd, (struct sockaddr *)&sa, &salen), 0);
 		proxy_env_clear();
-		snprintf(env, sizeof(env), "http://user:env-SECRET-pw@127.0.0.1:%d",
-		    ntohs(sa.sin_port));
+		snprintf(env, sizeof(env), "http://user:env-SECRET-pw@127.0.0.1:%d", proxy_port);
 		ck_assert_int_eq(setenv("https_proxy", env, 1), 0);
 		ck_assert_int_eq(setenv(vars[i], "127.0.0.1", 1), 0);
 		c = client_https(closed_port(), NULL, NULL, NULL);
@@ -1149,11 +1136,8 @@ START_TEST(test_no_proxy_still_bypasses_a_proxy_from_the_environment)
 		base44_client_free(&c);
 		ck_assert_msg(strncmp(res.message, "Failed to connect to 127.0.0.1 port ", 36) == 0,
 		    "%s", res.message);
-		pfd.fd = proxy_fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		ck_assert_msg(poll(&pfd, 1, 0) == 0, "%s: the proxy got a connection", vars[i]);
-		close(proxy_fd);
+		ck_assert_msg(listener_untouched(proxy_fd), "%s: the proxy got a connection",
+		    vars[i]);
 	}
 	proxy_env_clear();
 }
