@@ -29,6 +29,7 @@
 #include "control.h"
 #include "ctx.h"
 #include "dir.h"
+#include "handover.h"
 #include "log.h"
 #include "names.h"
 #include "notify.h"
@@ -410,6 +411,15 @@ ops_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	ctx->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 && ctx->audit == NULL &&
 	    !ctx->check_callers;
+	/* For the next server (server_opens_lost()): set before any OPEN is answered. */
+	if (ctx->state != NULL) {
+		if (ctx->no_open)
+			handover_set_field(ctx->state, HANDOVER_OPEN_MODE,
+			    HANDOVER_OPENS_GIVEN_TO_KERNEL);
+		else if (!ctx->takeover)
+			handover_set_field(ctx->state, HANDOVER_OPEN_MODE,
+			    HANDOVER_OPENS_REACH_SERVER);
+	}
 	/*
 	 * No auto_inval_data: it would make every read() check attributes.
 	 * A changed value is announced by the notifier instead, and a changed

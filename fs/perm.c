@@ -1,49 +1,159 @@
 /*
  * perm.c: the caller checks of a /dev/fd/N mount (see perm.h). The owner,
- * group and mode come from attr.c, as the kernel would see them in a stat.
+ * group and mode come from attr.c, as the kernel would see them in a stat;
+ * the rule is lib/dac.c's. A path walk over names the kernel has cached
+ * never reaches us, so a check covers every folder above the node too.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "attr.h"
 #include "dac.h"
+#include "names.h"
 #include "perm.h"
 
-/* Enough for a service user; more are read but not compared (denied if only those grant). */
-#define PERM_GROUPS_MAX	64
+/* One folder or file on the way: what attr.c needs to give its owner and mode. */
+struct perm_step {
+	const char *connector;		/* its access= rule's, or NULL for the mount's */
+	uint64_t ino;			/* for attr_dir(): the root and connectors/ differ */
+	int is_dir;
+};
+
+/* The node, then every folder above it up to the root. Returns how many. */
+static size_t
+perm_path(const struct tree_node *n, struct perm_step steps[5])
+{
+	const char *conn = n->conn != NULL ? n->conn->name : NULL;
+	size_t k = 0;
+
+	switch (n->kind) {
+	case NODE_TOKEN:
+	case NODE_JSON:
+	case NODE_ENV:
+		steps[k++] = (struct perm_step){ conn, n->ino, 0 };
+		break;
+	case NODE_CONFIG_FILE:
+		steps[k++] = (struct perm_step){ conn, n->ino, 0 };
+		/* FALLTHROUGH */
+	case NODE_CONFIG_DIR:
+		steps[k++] = (struct perm_step){ conn, 0, 1 };
+		break;
+	case NODE_STATUS:
+	case NODE_METRICS:
+		steps[k++] = (struct perm_step){ NULL, n->ino, 0 };
+		steps[k++] = (struct perm_step){ NULL, TREE_CTL_INO, 1 };
+		steps[k++] = (struct perm_step){ NULL, TREE_ROOT_INO, 1 };
+		return k;
+	case NODE_REFRESH_FILE:
+		steps[k++] = (struct perm_step){ NULL, n->ino, 0 };
+		/* FALLTHROUGH */
+	case NODE_REFRESH:
+		steps[k++] = (struct perm_step){ NULL, TREE_REFRESH_INO, 1 };
+		/* FALLTHROUGH */
+	case NODE_CTL_DIR:
+		steps[k++] = (struct perm_step){ NULL, TREE_CTL_INO, 1 };
+		/* FALLTHROUGH */
+	case NODE_ROOT:
+		steps[k++] = (struct perm_step){ NULL, TREE_ROOT_INO, 1 };
+		return k;
+	case NODE_WORKSPACE_DIR:
+		steps[k++] = (struct perm_step){ NULL, TREE_WORKSPACE_INO, 1 };
+		steps[k++] = (struct perm_step){ NULL, TREE_ROOT_INO, 1 };
+		return k;
+	default:
+		break;
+	}
+	/* The connector's folder, and what holds it. */
+	steps[k++] = (struct perm_step){ conn, 0, 1 };
+	if (conn != NULL && strncmp(conn, NAME_WORKSPACE_PREFIX,
+	    sizeof(NAME_WORKSPACE_PREFIX) - 1) == 0)
+		steps[k++] = (struct perm_step){ NULL, TREE_WORKSPACE_INO, 1 };
+	steps[k++] = (struct perm_step){ NULL, TREE_ROOT_INO, 1 };
+	return k;
+}
+
+/*
+ * The caller's supplementary groups and capabilities, from its status in
+ * our /proc. The kernel numbers the caller in the mount's pid namespace,
+ * which may not be ours (a helper in another one mounted): a status whose
+ * fsuid and fsgid are not the request's is some other process's, and
+ * counts for nothing. Nothing, too, when it cannot be read (pid 0: not
+ * in the mount's namespace; gone).
+ */
+static void
+perm_caller_status(const struct fuse_ctx *req_who, struct dac_caller *who)
+{
+	struct dac_caller seen;
+	char path[64], text[16384];
+	ssize_t len;
+	int fd;
+
+	if (req_who->pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status", (long)req_who->pid,
+	    (long)req_who->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (len <= 0)
+		return;
+	text[len] = '\0';
+	if (dac_parse_status(text, (size_t)len, &seen) != 0 || seen.uid != req_who->uid ||
+	    seen.gid != req_who->gid)
+		return;
+	*who = seen;
+}
 
 static int
-perm_is_dir(enum node_kind k)
+perm_step_allows(const struct cfs_ctx *ctx, const struct perm_step *step,
+    const struct dac_caller *who, int mask)
 {
-	return k == NODE_ROOT || k == NODE_CTL_DIR || k == NODE_REFRESH ||
-	    k == NODE_CONN_DIR || k == NODE_CONFIG_DIR || k == NODE_WORKSPACE_DIR;
+	struct stat st;
+
+	if (step->is_dir)
+		attr_dir(ctx, step->connector, step->ino, 0, &st);
+	else
+		attr_file(ctx, step->connector, step->ino, 0, 0, &st);
+	return dac_allows(who, st.st_uid, st.st_gid, st.st_mode, mask);
+}
+
+/* Every step allows: the node mask, each folder above it search. */
+static int
+perm_path_allows(const struct cfs_ctx *ctx, const struct perm_step *steps, size_t nsteps,
+    const struct dac_caller *who, int mask)
+{
+	size_t i;
+
+	for (i = 0; i < nsteps; i++)
+		if (!perm_step_allows(ctx, &steps[i], who, i == 0 ? mask : X_OK))
+			return 0;
+	return 1;
 }
 
 int
 perm_check(fuse_req_t req, const struct cfs_ctx *ctx, const struct tree_node *n, int mask)
 {
-	const struct fuse_ctx *who;
-	const char *connector;
-	gid_t groups[PERM_GROUPS_MAX];
-	struct stat st;
-	int ngroups = 0;
+	const struct fuse_ctx *req_who;
+	struct dac_caller who;
+	struct perm_step steps[5];
+	size_t nsteps;
 
 	if (!ctx->check_callers)
 		return 0;
-	who = fuse_req_ctx(req);
-	connector = n->conn != NULL ? n->conn->name : NULL;
-	if (perm_is_dir(n->kind))
-		attr_dir(ctx, connector, n->ino, 0, &st);
-	else
-		attr_file(ctx, connector, n->ino, 0, 0, &st);
-	if (dac_needs_groups(who->uid, who->gid, st.st_uid, st.st_gid, st.st_mode, mask)) {
-		/* From /proc/PID/task/TID/status: none when the caller's pid is not ours to see. */
-		ngroups = fuse_req_getgroups(req, PERM_GROUPS_MAX, groups);
-		if (ngroups < 0)
-			ngroups = 0;
-		else if (ngroups > PERM_GROUPS_MAX)
-			ngroups = PERM_GROUPS_MAX;
-	}
-	return dac_allows(who->uid, who->gid, groups, ngroups, st.st_uid, st.st_gid, st.st_mode,
-	    mask) ? 0 : EACCES;
+	req_who = fuse_req_ctx(req);
+	memset(&who, 0, sizeof(who));
+	who.uid = req_who->uid;
+	who.gid = req_who->gid;
+	nsteps = perm_path(n, steps);
+	if (perm_path_allows(ctx, steps, nsteps, &who, mask))
+		return 0;
+	/* Denied on the bits alone: its groups or capabilities may still allow it. */
+	perm_caller_status(req_who, &who);
+	return perm_path_allows(ctx, steps, nsteps, &who, mask) ? 0 : EACCES;
 }

@@ -358,6 +358,28 @@ server_restore(struct cfs_ctx *ctx)
 	return 0;
 }
 
+/*
+ * A server that must see every open (audit=, or the caller checks of a
+ * /dev/fd/N mount) cannot take over a connection whose opens a previous
+ * server gave to the kernel: the kernel would never ask it, and audit
+ * lines or, worse, the checks would silently stop. A server that did not
+ * record the mode (an older release) gave them away unless audit=
+ * was on, and the options do not change across a takeover. 1 when lost.
+ */
+static int
+server_opens_lost(const struct cfs_ctx *ctx)
+{
+	uint64_t mode;
+
+	if (handover_field(ctx->state, HANDOVER_SERVED) == 0 ||
+	    (ctx->audit == NULL && !ctx->check_callers))
+		return 0;
+	mode = handover_field(ctx->state, HANDOVER_OPEN_MODE);
+	if (mode == HANDOVER_OPENS_UNKNOWN)
+		return ctx->audit == NULL;
+	return mode != HANDOVER_OPENS_REACH_SERVER;
+}
+
 /* The API client the options describe (libcurl initialised). */
 static enum cfs_err
 server_api_new(const struct options *opts, struct base44_client **out)
@@ -519,6 +541,15 @@ server_main(struct options *opts)
 	if (ctx.control == NULL)
 		goto out_cache;
 
+	if (server_opens_lost(&ctx)) {
+		/* Said before STANDBY: an upgrade fails and the old server goes on. */
+		log_warnx("cannot take this mount over: a previous server let the kernel open "
+		    "files without asking, which no server can undo, and this one must see "
+		    "every open (%s); unmount and mount again", ctx.audit != NULL ? "audit=" :
+		    "a /dev/fd/N mount checks each caller");
+		ret = 2;
+		goto out_cache;
+	}
 	/*
 	 * Everything that does not touch the state is ready: the keeper now
 	 * stops the previous server (an upgrade) and says GO, so the pause

@@ -1,8 +1,10 @@
 /*
- * dac.c: owner, group and other bits as generic_permission() in the
- * kernel's fs/namei.c applies them, without ACLs or capabilities beyond
- * root's override.
+ * dac.c: owner, group and other bits and the DAC capabilities as
+ * generic_permission() and capable_wrt_inode_uidgid() in the kernel's
+ * fs/namei.c apply them (without ACLs), and the status-file parse.
  */
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,33 +21,114 @@ dac_bits_allow(mode_t mode, int shift, int mask)
 }
 
 static int
-dac_in_groups(gid_t group, const gid_t *groups, int ngroups)
+dac_in_groups(const struct dac_caller *who, gid_t group)
 {
 	int i;
 
-	for (i = 0; i < ngroups; i++)
-		if (groups[i] == group)
+	if (who->gid == group)
+		return 1;
+	for (i = 0; i < who->ngroups && i < DAC_GROUPS_MAX; i++)
+		if (who->groups[i] == group)
 			return 1;
 	return 0;
 }
 
 int
-dac_allows(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, uid_t owner,
-    gid_t group, mode_t mode, int mask)
+dac_allows(const struct dac_caller *who, uid_t owner, gid_t group, mode_t mode, int mask)
 {
-	if (uid == 0)
-		return !(mask & X_OK) || S_ISDIR(mode) || (mode & (S_IXUSR | S_IXGRP | S_IXOTH));
-	if (uid == owner)
-		return dac_bits_allow(mode, 6, mask);
-	if (gid == group || dac_in_groups(group, groups, ngroups))
-		return dac_bits_allow(mode, 3, mask);
-	return dac_bits_allow(mode, 0, mask);
+	int shift = who->uid == owner ? 6 : dac_in_groups(who, group) ? 3 : 0;
+
+	if (dac_bits_allow(mode, shift, mask))
+		return 1;
+	if (S_ISDIR(mode)) {
+		if (!(mask & W_OK) && (who->caps & DAC_CAP_READ_SEARCH))
+			return 1;
+		return (who->caps & DAC_CAP_OVERRIDE) != 0;
+	}
+	if ((!(mask & X_OK) || (mode & (S_IXUSR | S_IXGRP | S_IXOTH))) &&
+	    (who->caps & DAC_CAP_OVERRIDE))
+		return 1;
+	return mask == R_OK && (who->caps & DAC_CAP_READ_SEARCH) != 0;
+}
+
+/* The text after "\nName:" (or at the start), up to its line's end; NULL if absent. */
+static const char *
+dac_field(const char *text, size_t len, const char *name, size_t *flen)
+{
+	size_t nlen = strlen(name), i = 0;
+
+	while (i < len) {
+		const char *line = text + i;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t llen = nl != NULL ? (size_t)(nl - line) : len - i;
+
+		if (llen > nlen && memcmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			*flen = llen - nlen - 1;
+			return line + nlen + 1;
+		}
+		i += llen + 1;
+	}
+	return NULL;
+}
+
+/* The n-th (from 0) unsigned number of a field, in base; -1 when there is none. */
+static int
+dac_number(const char *p, size_t len, int n, int base, unsigned long long *out)
+{
+	char buf[160], *s, *end;
+	int i;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	s = buf;
+	for (i = 0; i <= n; i++) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0' || *s == '-')
+			return -1;
+		*out = strtoull(s, &end, base);
+		if (end == s || (*end != '\0' && *end != ' ' && *end != '\t'))
+			return -1;
+		s = end;
+	}
+	return 0;
 }
 
 int
-dac_needs_groups(uid_t uid, gid_t gid, uid_t owner, gid_t group, mode_t mode, int mask)
+dac_parse_status(const char *text, size_t len, struct dac_caller *who)
 {
-	if (uid == 0 || uid == owner || gid == group)
-		return 0;
-	return dac_bits_allow(mode, 3, mask) != dac_bits_allow(mode, 0, mask);
+	unsigned long long uid, gid, caps, g;
+	const char *p, *end;
+	size_t flen;
+	char *stop;
+
+	who->ngroups = 0;
+	who->caps = 0;
+	if ((p = dac_field(text, len, "Uid", &flen)) == NULL || dac_number(p, flen, 3, 10, &uid))
+		return -1;
+	if ((p = dac_field(text, len, "Gid", &flen)) == NULL || dac_number(p, flen, 3, 10, &gid))
+		return -1;
+	if ((p = dac_field(text, len, "CapEff", &flen)) == NULL ||
+	    dac_number(p, flen, 0, 16, &caps))
+		return -1;
+	if ((p = dac_field(text, len, "Groups", &flen)) == NULL)
+		return -1;
+	for (end = p + flen; p < end && who->ngroups < DAC_GROUPS_MAX; p = stop) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p >= end)
+			break;
+		if (*p < '0' || *p > '9') {
+			who->ngroups = 0;
+			return -1;
+		}
+		g = strtoull(p, &stop, 10);
+		who->groups[who->ngroups++] = (gid_t)g;
+	}
+	who->uid = (uid_t)uid;
+	who->gid = (gid_t)gid;
+	who->caps = caps;
+	return 0;
 }

@@ -1,28 +1,47 @@
 /*
- * dac.h: the kernel's discretionary access rule (owner, group, other bits),
- * for a daemon that must apply it itself (fs/perm.c).
+ * dac.h: the kernel's discretionary access rule (owner, group, other bits,
+ * and the two capabilities that override them), for a daemon that must
+ * apply it itself (fs/perm.c), and the caller facts it needs from
+ * /proc/PID/task/TID/status.
  */
 #ifndef CFS_DAC_H
 #define CFS_DAC_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
-/*
- * 1 when a caller with uid, gid and supplementary groups may have every
- * access in mask (R_OK, W_OK, X_OK) to a file of owner, group and mode
- * (with its S_IFMT bits), else 0. As in the kernel, the owner gets the
- * owner bits only and a member of the group the group bits only. uid 0 may
- * read, write and search anything (CAP_DAC_OVERRIDE) and execute a file
- * with an x bit somewhere. groups may be NULL with ngroups 0.
- */
-int dac_allows(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, uid_t owner,
-    gid_t group, mode_t mode, int mask);
+/* Capability bits (linux/capability.h numbers) the rule looks at. */
+#define DAC_CAP_OVERRIDE	(1ull << 1)	/* CAP_DAC_OVERRIDE */
+#define DAC_CAP_READ_SEARCH	(1ull << 2)	/* CAP_DAC_READ_SEARCH */
+
+#define DAC_GROUPS_MAX		256
+
+/* Who asks: as the kernel sees it when it checks (fsuid, fsgid). */
+struct dac_caller {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[DAC_GROUPS_MAX];	/* supplementary; more are not compared */
+	int ngroups;
+	unsigned long long caps;	/* effective capabilities (DAC_CAP_*) */
+};
 
 /*
- * 1 when the answer for this caller depends on its supplementary groups
- * (which cost a read of /proc to learn), 0 when dac_allows() can be asked
- * with none.
+ * 1 when the caller may have every access in mask (R_OK, W_OK, X_OK) to a
+ * file of owner, group and mode (with its S_IFMT bits), else 0, as
+ * generic_permission() decides: the owner gets the owner bits only, a
+ * member of the group the group bits only; then CAP_DAC_OVERRIDE grants
+ * anything but executing a file with no x bit, and CAP_DAC_READ_SEARCH
+ * reading a file and reading or searching a folder. uid 0 is not special
+ * without those capabilities.
  */
-int dac_needs_groups(uid_t uid, gid_t gid, uid_t owner, gid_t group, mode_t mode, int mask);
+int dac_allows(const struct dac_caller *who, uid_t owner, gid_t group, mode_t mode, int mask);
+
+/*
+ * Read the caller facts of a /proc/PID/task/TID/status text into who: its
+ * fsuid and fsgid (the fourth field of Uid: and Gid:), Groups: and CapEff:.
+ * 0, or -1 when a line is missing or malformed (who is then left with no
+ * groups and no capabilities).
+ */
+int dac_parse_status(const char *text, size_t len, struct dac_caller *who);
 
 #endif

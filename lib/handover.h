@@ -32,7 +32,20 @@ enum handover_field {
 	HANDOVER_MOUNT_WALL_MS,
 	HANDOVER_SERVED,		/* a server has served (the next one takes over) */
 	HANDOVER_INIT_ANSWERED,		/* the kernel took the reply to the kept INIT */
+	HANDOVER_OPEN_MODE,		/* enum handover_open_mode */
 	HANDOVER_FIELD_COUNT = 16
+};
+
+/*
+ * Whether the kernel still sends OPEN on this connection. Once a server
+ * answers an OPEN with ENOSYS (no-open mode) the kernel never sends one
+ * again, to any server: a server that must see every open (audit=, the
+ * caller checks of a /dev/fd/N mount) cannot take such a connection over.
+ */
+enum handover_open_mode {
+	HANDOVER_OPENS_UNKNOWN = 0,	/* left by a server that did not record it */
+	HANDOVER_OPENS_REACH_SERVER,	/* every server so far saw the opens */
+	HANDOVER_OPENS_GIVEN_TO_KERNEL,	/* a server answered OPEN with ENOSYS */
 };
 
 #define HANDOVER_HALF_DEFAULT	(32u << 20)

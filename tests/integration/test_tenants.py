@@ -5,7 +5,9 @@ user namespace (unshare -Urm). Other uids are taken with setpriv."""
 import contextlib
 import errno
 import os
+import re
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -65,6 +67,10 @@ def daemon_env(emu):
             env[key] = os.environ[key]
     return env
 
+
+# Where the handover state keeps how opens were answered (lib/handover.c: the header's
+# magic, version, active, half_size and init_len, then field HANDOVER_OPEN_MODE = 5).
+STATE_OPEN_MODE_OFFSET = 32 + 5 * 8
 
 # Lines an unprivileged daemon logs by design: no CAP_IPC_LOCK for its locked memory.
 # In a user namespace, the binary's owner is not mapped: restarts keep the running binary.
@@ -261,9 +267,98 @@ class UnprivilegedTest(TestCase):
                             "--groups", str(TENANT_B), "--", "cat", github],
                            capture_output=True, text=True, timeout=HANG)
         self.assertEqual(0, r.returncode, r.stderr)
+        # Root reads by CAP_DAC_OVERRIDE, as the kernel would let it; without capabilities
+        # (a container's root with every capability dropped) it is anyone.
+        self.assertEqual(None, read_as(0, github)[1])
+        r = subprocess.run(["setpriv", "--reuid", "0", "--regid", "0", "--clear-groups",
+                            "--inh-caps=-all", "--bounding-set=-all", "--", "cat", github],
+                           capture_output=True, text=True, timeout=HANG)
+        self.assertNotEqual(0, r.returncode, "root with no capability read a token")
+        self.assertIn("Permission denied", r.stderr)
         p.terminate()
         self.assertEqual(0, p.wait(HANG))
         self.check_log()
+
+    def test_a_dev_fd_mount_checks_the_folders_above_a_file_the_kernel_has_cached(self):
+        # Files a group may read (mode=0440) in folders only their owner may enter
+        # (dir_mode=0500): the kernel would stop the group at the folder; with the names
+        # cached after the owner's read, the daemon sees only the open, and must still.
+        group = 61104
+        script = """
+            exec 3<>/dev/fuse
+            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,allow_other connectorfs "$MNT" || exit 90
+            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
+                --bounding-set=-all -- "$CFS" -f -o allow_other,gid=%(g)d,mode=0440 /dev/fd/3 >"$LOG" 2>&1
+        """ % {"a": TENANT_A, "g": group}
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
+        p = subprocess.Popen(["sh", "-c", script], env=env)
+        self.addCleanup(self.unmount)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        slack = os.path.join(self.mnt, "slack", "access_token")
+        member = ["setpriv", "--reuid", str(STRANGER), "--regid", str(STRANGER),
+                  "--groups", str(group), "--", "cat", slack]
+        self.assertTrue(wait_until(lambda: read_as(TENANT_A, slack)[1] is None, HANG),
+                        open(self.log).read())
+        for _ in range(2):
+            self.assertEqual((SLACK, None), read_as(TENANT_A, slack))
+            r = subprocess.run(member, capture_output=True, text=True, timeout=HANG)
+            self.assertNotEqual(0, r.returncode, "a group member passed a folder it may "
+                                "not enter")
+            self.assertIn("Permission denied", r.stderr)
+        p.terminate()
+        self.assertEqual(0, p.wait(HANG))
+        self.check_log()
+
+    def test_an_upgrade_of_a_dev_fd_mount_keeps_the_checks_or_is_refused(self):
+        # The kernel stops sending OPEN on a connection for good once a server answers it
+        # ENOSYS; a server of an older release did that on /dev/fd/N mounts. A checking
+        # server must refuse to take such a connection over (the old one goes on), and take
+        # over one whose opens always reached a server.
+        script = """
+            exec 3<>/dev/fuse
+            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,allow_other connectorfs "$MNT" || exit 90
+            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
+                --bounding-set=-all -- "$CFS" -f -o allow_other,access=github:%(b)d /dev/fd/3 >"$LOG" 2>&1
+        """ % {"a": TENANT_A, "b": TENANT_B}
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
+        p = subprocess.Popen(["sh", "-c", script], env=env)
+        self.addCleanup(self.unmount)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        github = os.path.join(self.mnt, "github", "access_token")
+        status = os.path.join(self.mnt, ".connectorfs", "status.json")
+        self.assertTrue(wait_until(lambda: read_as(TENANT_B, github)[1] is None, HANG),
+                        open(self.log).read())
+
+        def takeovers():
+            text = read_as(TENANT_A, status)[0] or ""
+            m = re.search(r'"takeovers":(\d+)', text)
+            return int(m.group(1)) if m else None
+
+        os.kill(p.pid, signal.SIGUSR2)
+        self.assertTrue(wait_until(lambda: takeovers() == 1, HANG), open(self.log).read())
+        self.assertEqual(None, read_as(TENANT_B, github)[1])
+        self.assertEqual((None, "EACCES"), read_as(STRANGER, github))
+        # What an older release's server leaves: no record of how opens were answered.
+        state = next(os.path.join("/proc/%d/fd" % p.pid, fd)
+                     for fd in os.listdir("/proc/%d/fd" % p.pid)
+                     if "connectorfs-state" in os.readlink("/proc/%d/fd/%s" % (p.pid, fd)))
+        fd = os.open(state, os.O_WRONLY)
+        try:
+            os.pwrite(fd, bytes(8), STATE_OPEN_MODE_OFFSET)
+        finally:
+            os.close(fd)
+        os.kill(p.pid, signal.SIGUSR2)
+        self.assertTrue(wait_until(lambda: "upgrade failed" in open(self.log).read(), HANG),
+                        open(self.log).read())
+        self.assertEqual(1, takeovers())
+        self.assertEqual(None, read_as(TENANT_B, github)[1])
+        self.assertEqual((None, "EACCES"), read_as(STRANGER, github))
+        p.terminate()
+        self.assertEqual(0, p.wait(HANG))
+        self.check_log(["SIGUSR2: handing", "took over", "taking over the connection",
+                        "handing the mount over", "cannot take this mount over: a previous "
+                        "server let the kernel open files without asking",
+                        "exited with status 2; the old one goes on"])
 
     def test_dev_fd_that_is_not_an_open_dev_fuse_is_refused_with_one_line(self):
         unmounted = os.open("/dev/fuse", os.O_RDWR)

@@ -1,7 +1,9 @@
 /*
- * test_dac.c: the owner/group/other rule a /dev/fd/N mount's daemon applies
- * to callers itself (lib/dac.c), checked against what the kernel does.
+ * test_dac.c: the owner/group/other rule and the DAC capabilities a
+ * /dev/fd/N mount's daemon applies to callers itself (lib/dac.c), checked
+ * against what the kernel does, and the read of a caller's status file.
  */
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,54 +13,123 @@
 #define OWNER	1001
 #define GROUP	2001
 
+static struct dac_caller
+caller(uid_t uid, gid_t gid, unsigned long long caps)
+{
+	struct dac_caller who;
+
+	memset(&who, 0, sizeof(who));
+	who.uid = uid;
+	who.gid = gid;
+	who.caps = caps;
+	return who;
+}
+
 START_TEST(test_dac_the_owner_gets_only_the_owner_bits)
 {
-	ck_assert(dac_allows(OWNER, 9, NULL, 0, OWNER, GROUP, S_IFREG | 0400, R_OK));
-	ck_assert(!dac_allows(OWNER, 9, NULL, 0, OWNER, GROUP, S_IFREG | 0044, R_OK));
-	ck_assert(!dac_allows(OWNER, 9, NULL, 0, OWNER, GROUP, S_IFREG | 0400, W_OK));
-	ck_assert(dac_allows(OWNER, 9, NULL, 0, OWNER, GROUP, S_IFDIR | 0500, R_OK | X_OK));
+	struct dac_caller who = caller(OWNER, 9, 0);
+
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFREG | 0400, R_OK));
+	ck_assert(!dac_allows(&who, OWNER, GROUP, S_IFREG | 0044, R_OK));
+	ck_assert(!dac_allows(&who, OWNER, GROUP, S_IFREG | 0400, W_OK));
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFDIR | 0500, R_OK | X_OK));
 }
 END_TEST
 
 START_TEST(test_dac_a_group_member_gets_only_the_group_bits)
 {
-	gid_t groups[] = { 7, GROUP };
+	struct dac_caller primary = caller(5, GROUP, 0), member = caller(5, 9, 0);
 
-	ck_assert(dac_allows(5, GROUP, NULL, 0, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(dac_allows(5, 9, groups, 2, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(!dac_allows(5, 9, groups, 1, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(!dac_allows(5, GROUP, NULL, 0, OWNER, GROUP, S_IFREG | 0404, R_OK));
+	ck_assert(dac_allows(&primary, OWNER, GROUP, S_IFREG | 0440, R_OK));
+	ck_assert(!dac_allows(&primary, OWNER, GROUP, S_IFREG | 0404, R_OK));
+	member.groups[0] = 7;
+	member.groups[1] = GROUP;
+	member.ngroups = 1;
+	ck_assert(!dac_allows(&member, OWNER, GROUP, S_IFREG | 0440, R_OK));
+	member.ngroups = 2;
+	ck_assert(dac_allows(&member, OWNER, GROUP, S_IFREG | 0440, R_OK));
 }
 END_TEST
 
 START_TEST(test_dac_everyone_else_gets_the_other_bits)
 {
-	ck_assert(!dac_allows(5, 9, NULL, 0, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(dac_allows(5, 9, NULL, 0, OWNER, GROUP, S_IFREG | 0444, R_OK));
-	ck_assert(dac_allows(5, 9, NULL, 0, OWNER, GROUP, S_IFDIR | 0511, X_OK));
-	ck_assert(!dac_allows(5, 9, NULL, 0, OWNER, GROUP, S_IFDIR | 0511, R_OK));
-	ck_assert(dac_allows(5, 9, NULL, 0, OWNER, GROUP, S_IFREG | 0400, 0));
+	struct dac_caller who = caller(5, 9, 0);
+
+	ck_assert(!dac_allows(&who, OWNER, GROUP, S_IFREG | 0440, R_OK));
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFREG | 0444, R_OK));
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFDIR | 0511, X_OK));
+	ck_assert(!dac_allows(&who, OWNER, GROUP, S_IFDIR | 0511, R_OK));
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFREG | 0400, 0));
 }
 END_TEST
 
-START_TEST(test_dac_root_reads_and_searches_anything_but_executes_only_with_an_x_bit)
+START_TEST(test_dac_root_without_capabilities_is_like_anyone)
 {
-	ck_assert(dac_allows(0, 0, NULL, 0, OWNER, GROUP, S_IFREG | 0400, R_OK));
-	ck_assert(dac_allows(0, 0, NULL, 0, OWNER, GROUP, S_IFDIR | 0500, R_OK | X_OK));
-	ck_assert(!dac_allows(0, 0, NULL, 0, OWNER, GROUP, S_IFREG | 0400, X_OK));
-	ck_assert(dac_allows(0, 0, NULL, 0, OWNER, GROUP, S_IFREG | 0401, X_OK));
+	struct dac_caller root = caller(0, 0, 0);
+
+	ck_assert(!dac_allows(&root, OWNER, GROUP, S_IFREG | 0400, R_OK));
+	ck_assert(!dac_allows(&root, OWNER, GROUP, S_IFDIR | 0500, X_OK));
+	ck_assert(dac_allows(&root, 0, GROUP, S_IFREG | 0400, R_OK));
 }
 END_TEST
 
-START_TEST(test_dac_groups_are_asked_for_only_when_they_change_the_answer)
+START_TEST(test_dac_override_reads_and_searches_anything_but_executes_only_with_an_x_bit)
 {
-	ck_assert(!dac_needs_groups(0, 0, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(!dac_needs_groups(OWNER, 9, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(!dac_needs_groups(5, GROUP, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(!dac_needs_groups(5, 9, OWNER, GROUP, S_IFREG | 0400, R_OK));
-	ck_assert(!dac_needs_groups(5, 9, OWNER, GROUP, S_IFREG | 0444, R_OK));
-	ck_assert(dac_needs_groups(5, 9, OWNER, GROUP, S_IFREG | 0440, R_OK));
-	ck_assert(dac_needs_groups(5, 9, OWNER, GROUP, S_IFREG | 0404, R_OK));
+	struct dac_caller who = caller(0, 0, DAC_CAP_OVERRIDE);
+
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFREG | 0400, R_OK));
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFDIR | 0500, R_OK | X_OK));
+	ck_assert(!dac_allows(&who, OWNER, GROUP, S_IFREG | 0400, X_OK));
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFREG | 0401, X_OK));
+}
+END_TEST
+
+START_TEST(test_dac_read_search_reads_files_and_reads_and_searches_folders_only)
+{
+	struct dac_caller who = caller(5, 9, DAC_CAP_READ_SEARCH);
+
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFREG | 0400, R_OK));
+	ck_assert(!dac_allows(&who, OWNER, GROUP, S_IFREG | 0400, R_OK | W_OK));
+	ck_assert(dac_allows(&who, OWNER, GROUP, S_IFDIR | 0500, R_OK | X_OK));
+	ck_assert(!dac_allows(&who, OWNER, GROUP, S_IFDIR | 0500, W_OK));
+}
+END_TEST
+
+START_TEST(test_dac_status_gives_fsuid_fsgid_groups_and_effective_capabilities)
+{
+	static const char text[] =
+	    "Name:\tcat\nUid:\t1000\t1000\t1000\t1001\nGid:\t50\t50\t50\t51\n"
+	    "Groups:\t4 24 27 \nNSpid:\t7\nCapPrm:\t0000000000000006\n"
+	    "CapEff:\t0000000000000004\n";
+	struct dac_caller who;
+
+	ck_assert_int_eq(dac_parse_status(text, sizeof(text) - 1, &who), 0);
+	ck_assert_uint_eq(who.uid, 1001);
+	ck_assert_uint_eq(who.gid, 51);
+	ck_assert_int_eq(who.ngroups, 3);
+	ck_assert_uint_eq(who.groups[2], 27);
+	ck_assert(who.caps == DAC_CAP_READ_SEARCH);
+}
+END_TEST
+
+START_TEST(test_dac_status_with_a_line_missing_or_bad_gives_nothing)
+{
+	static const char *const texts[] = {
+		"Uid:\t1\t1\t1\t1\nGid:\t1\t1\t1\t1\nGroups:\t\n",
+		"Uid:\t1\t1\t1\nGid:\t1\t1\t1\t1\nGroups:\t\nCapEff:\t0\n",
+		"Uid:\t1\t1\t1\t1\nGid:\t1\t1\t1\t1\nGroups:\tx\nCapEff:\t0\n",
+		"Uid:\t1\t1\t1\t-1\nGid:\t1\t1\t1\t1\nGroups:\t\nCapEff:\t0\n",
+		"",
+	};
+	struct dac_caller who;
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		ck_assert_msg(dac_parse_status(texts[i], strlen(texts[i]), &who) == -1, "%zu", i);
+		ck_assert_int_eq(who.ngroups, 0);
+		ck_assert(who.caps == 0);
+	}
+	ck_assert_int_eq(dac_parse_status(texts[0], 0, &who), -1);
 }
 END_TEST
 
@@ -71,8 +142,11 @@ dac_suite(void)
 	tcase_add_test(tc, test_dac_the_owner_gets_only_the_owner_bits);
 	tcase_add_test(tc, test_dac_a_group_member_gets_only_the_group_bits);
 	tcase_add_test(tc, test_dac_everyone_else_gets_the_other_bits);
-	tcase_add_test(tc, test_dac_root_reads_and_searches_anything_but_executes_only_with_an_x_bit);
-	tcase_add_test(tc, test_dac_groups_are_asked_for_only_when_they_change_the_answer);
+	tcase_add_test(tc, test_dac_root_without_capabilities_is_like_anyone);
+	tcase_add_test(tc, test_dac_override_reads_and_searches_anything_but_executes_only_with_an_x_bit);
+	tcase_add_test(tc, test_dac_read_search_reads_files_and_reads_and_searches_folders_only);
+	tcase_add_test(tc, test_dac_status_gives_fsuid_fsgid_groups_and_effective_capabilities);
+	tcase_add_test(tc, test_dac_status_with_a_line_missing_or_bad_gives_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
