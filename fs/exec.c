@@ -197,21 +197,27 @@ static int
 exec_name_is_risky(const char *assignment, size_t name_len)
 {
 	static const char *const prefixes[] = {
-		"LD_", "DYLD_", "BASH_FUNC_", "MALLOC_", "GLIBC_", "GCONV_", "LC_", "XDG_",
+		"LD_", "DYLD_", "BASH_", "MALLOC_", "GLIBC_", "GCONV_", "LC_", "XDG_", "NIS_",
 		"GIT_", "SSH_", "GPG_", "OPENSSL_", "SSL_", "GNUTLS_", "NSS_", "KRB5",
 		"CURL_", "HTTP_", "HTTPS_", "ALL_", "NO_", "FTP_", "REQUESTS_",
 		"NODE_", "NPM_", "YARN_", "DENO_", "BUN_", "JAVA_", "_JAVA_", "JDK_", "MAVEN_",
-		"GRADLE_", "PYTHON", "PIP_", "CONDA_", "PERL", "RUBY", "GEM_", "BUNDLE_",
-		"DOTNET_", "COMPLUS_", "CORECLR_", "CARGO_", "RUSTC_", "SYSTEMD_", "DBUS_",
+		"GRADLE_", "PYTHON", "_PYTHON", "PIP_", "CONDA_", "PERL", "RUBY", "GEM_",
+		"BUNDLE_", "DOTNET_", "COMPLUS_", "CORECLR_", "CARGO_", "RUSTC_", "SYSTEMD_",
+		"DBUS_", "GCC_", "SUNPRO_", "CGO_", "PKG_CONFIG_", "TF_", "ANSIBLE_", "HELM_",
+		/* Where a program sends its own credentials, or finds them. */
+		"AWS_", "AZURE_", "CLOUDSDK_", "DOCKER_", "KUBE", "VAULT_", "PG", "MYSQL_",
 	};
 	static const char *const names[] = {
-		"BASH_ENV", "ENV", "IFS", "CDPATH", "PS4", "PROMPT_COMMAND", "SHELLOPTS",
+		"ENV", "IFS", "CDPATH", "PS4", "PROMPT_COMMAND", "SHELLOPTS",
 		"BASHOPTS", "PATH", "HOME", "SHELL", "TMPDIR", "TZ", "TZDIR", "LANG",
 		"LANGUAGE", "LOCPATH", "NLSPATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN",
 		"RES_OPTIONS", "RESOLV_HOST_CONF", "GOFLAGS", "GOPROXY", "GOPATH", "GOROOT",
 		"GOPRIVATE", "GONOSUMDB", "GOTOOLCHAIN", "GOENV", "GOINSECURE", "CLASSPATH",
 		"RUSTUP_TOOLCHAIN", "RUSTC", "RUSTFLAGS", "GNUPGHOME", "WGETRC", "VIRTUAL_ENV",
 		"LESS", "LESSOPEN", "LESSCLOSE", "LESSKEY", "PAGER", "MANPAGER", "EDITOR", "VISUAL",
+		"POSIXLY_CORRECT", "DEPENDENCIES_OUTPUT", "LIBRARY_PATH", "COMPILER_PATH",
+		"C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH",
+		"GOOGLE_APPLICATION_CREDENTIALS", "SSLKEYLOGFILE",
 	};
 	size_t i;
 

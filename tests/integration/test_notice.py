@@ -480,16 +480,21 @@ class ExecTest(NoticeTest):
         self.emu.set("git", "git-token-0001", {"ssh_command": "sh /tmp/evil.sh"})
         self.emu.set("openssl", "openssl-token-0001", {"conf": "/tmp/evil.cnf"})
         self.emu.set("node", "node-token-0001", {"options": "--require /tmp/evil.js"})
+        self.emu.set("bash", "bash-token-0001", {"xtracefd": "2"})
+        self.emu.set("_python", "py-token-0001", {"sysconfigdata_name": "this"})
         mnt = self.mount(["ttl=300"])
         code, out, err = self.finish(self.exec_proc(
-            os.path.join(mnt.path, "git"), os.path.join(mnt.path, "openssl"),
-            os.path.join(mnt.path, "node"), os.path.join(mnt.path, "github"),
+            *[os.path.join(mnt.path, t) for t in ("git", "openssl", "node", "bash", "_python",
+                                                  "github")],
             command=["sh", "-c", 'echo "${GIT_SSH_COMMAND-unset} ${OPENSSL_CONF-unset} '
-                     '${NODE_OPTIONS-unset} $GITHUB_ACCESS_TOKEN"']))
-        self.assertEqual((0, "unset unset unset %s\n" % GITHUB), (code, out))
+                     '${NODE_OPTIONS-unset} ${BASH_XTRACEFD-unset} '
+                     '${_PYTHON_SYSCONFIGDATA_NAME-unset} $GITHUB_ACCESS_TOKEN"']))
+        self.assertEqual((0, "unset unset unset unset unset %s\n" % GITHUB), (code, out))
         left_out = sorted(line.split()[2] for line in err.splitlines())
-        self.assertEqual(["GIT_ACCESS_TOKEN", "GIT_SSH_COMMAND", "NODE_ACCESS_TOKEN",
-                          "NODE_OPTIONS", "OPENSSL_ACCESS_TOKEN", "OPENSSL_CONF"], left_out, err)
+        self.assertEqual(["BASH_ACCESS_TOKEN", "BASH_XTRACEFD", "GIT_ACCESS_TOKEN",
+                          "GIT_SSH_COMMAND", "NODE_ACCESS_TOKEN", "NODE_OPTIONS",
+                          "OPENSSL_ACCESS_TOKEN", "OPENSSL_CONF", "_PYTHON_ACCESS_TOKEN",
+                          "_PYTHON_SYSCONFIGDATA_NAME"], left_out, err)
         for line in err.splitlines():
             self.assertRegex(line, r"^connectorfs exec: [A-Z_]+ left out of sh's environment "
                              r"\(a name the loader, a shell or a library acts on\)$")
