@@ -168,6 +168,9 @@ keeper_exec_server(struct keeper *k, int ctl)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/* First: the descriptor of where we were started is closed below. */
+	if (fchdir(k->cwd) != 0 && chdir("/") != 0)
+		_exit(126);
 	/* Out of the way of 3..5 first, so no dup2 overwrites another source. */
 	fuse = fcntl(k->fuse_fd, F_DUPFD, 10);
 	state = fcntl(handover_fd(k->state), F_DUPFD, 10);
@@ -175,18 +178,26 @@ keeper_exec_server(struct keeper *k, int ctl)
 	if (k->watchdog >= 0)
 		watchdog = fcntl(k->watchdog, F_DUPFD, 10);
 	if (k->exe_fd >= 0)
-		exe = fcntl(k->exe_fd, F_DUPFD_CLOEXEC, 10);
+		exe = fcntl(k->exe_fd, F_DUPFD, 10);
 	if (fuse < 0 || state < 0 || ctl < 0 || (k->watchdog >= 0 && watchdog < 0) ||
 	    (k->exe_fd >= 0 && exe < 0) ||
 	    dup2(fuse, KEEPER_FD_FUSE) < 0 || dup2(state, KEEPER_FD_STATE) < 0 ||
 	    dup2(ctl, KEEPER_FD_CTL) < 0 ||
-	    (watchdog >= 0 && dup2(watchdog, KEEPER_FD_WATCHDOG) < 0))
+	    (watchdog >= 0 && dup2(watchdog, KEEPER_FD_WATCHDOG) < 0) ||
+	    (exe >= 0 && dup3(exe, KEEPER_FD_EXE, O_CLOEXEC) < 0))
 		_exit(126);
-	for (i = KEEPER_FD_CTL + 1; i < 1024; i++)
-		if ((i != KEEPER_FD_WATCHDOG || watchdog < 0) && i != exe)
+	/* Nothing else we hold or inherited reaches the server, however high. */
+	if (watchdog < 0)
+		(void)close(KEEPER_FD_WATCHDOG);
+	(void)close(KEEPER_FD_SECRETS);
+	if (exe < 0)
+		(void)close(KEEPER_FD_EXE);
+	if (close_range(KEEPER_FD_EXE + 1, ~0U, 0) != 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (i = KEEPER_FD_EXE + 1; i < (max > 0 ? max : 65536); i++)
 			(void)close(i);
-	if (fchdir(k->cwd) != 0 && chdir("/") != 0)
-		_exit(126);
+	}
 	if (setenv(KEEPER_ENV_SERVER, "1", 1) != 0 ||
 	    setenv(KEEPER_ENV_MOUNTPOINT, k->opts->mountpoint, 1) != 0 ||
 	    (!k->opts->foreground && setenv(KEEPER_ENV_SYSLOG, "1", 1) != 0) ||
@@ -215,7 +226,7 @@ keeper_exec_server(struct keeper *k, int ctl)
 		pack_release(&p);
 	}
 	if (exe >= 0)
-		fexecve(exe, k->argv, environ);
+		fexecve(KEEPER_FD_EXE, k->argv, environ);
 	else
 		execv(k->exe, k->argv);
 	_exit(127);

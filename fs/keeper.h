@@ -19,6 +19,7 @@
 #define KEEPER_FD_CTL		5
 #define KEEPER_FD_WATCHDOG	6	/* the auto_unmount watchdog's socket, if any */
 #define KEEPER_FD_SECRETS	7	/* secrets the environment gave (a memfd), if any */
+#define KEEPER_FD_EXE		8	/* the pinned binary, until the exec (close-on-exec) */
 #define KEEPER_ENV_SERVER	"CONNECTORFS_SERVER"
 #define KEEPER_ENV_MOUNTPOINT	"CONNECTORFS_MOUNTPOINT"
 #define KEEPER_ENV_SYSLOG	"CONNECTORFS_SYSLOG"

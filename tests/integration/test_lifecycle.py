@@ -78,16 +78,19 @@ class StopTest(TestCase):
                         "auto_unmount left the mount of a killed daemon behind")
         mnt.expected_returncode = -signal.SIGKILL
 
-    def test_a_socket_the_daemon_inherited_is_not_taken_for_the_unmount_watchdog(self):
+    def test_descriptors_the_daemon_inherited_never_reach_its_servers(self):
         # A socket the caller left open (a supervisor's, a socket-activated service's) must
         # not be taken for auto_unmount's watchdog, which every server holds: the caller's
-        # peer would never see it close, and the real watchdog would be lost.
+        # peer would never see it close, and the real watchdog would be lost. Nor may any
+        # other inherited descriptor, however high its number.
         tmp = tempfile.mkdtemp(prefix="cfs-inherit-")
         self.addCleanup(shutil.rmtree, tmp, True)
         wrapper = os.path.join(tmp, "with-a-socket")
         with open(wrapper, "w") as f:
-            f.write("#!%s\nimport os, socket, sys\na, b = socket.socketpair()\n"
+            f.write("#!%s\nimport os, resource, socket, sys\na, b = socket.socketpair()\n"
                     "os.set_inheritable(a.fileno(), True)\n"
+                    "resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))\n"
+                    "os.dup2(os.open('/dev/null', os.O_RDONLY), 1500)\n"
                     "os.execv(%r, [%r] + sys.argv[1:])\n" % (sys.executable, BINARY, BINARY))
         os.chmod(wrapper, 0o755)
         mnt = self.mount(["ttl=60"], binary=wrapper)
@@ -99,6 +102,9 @@ class StopTest(TestCase):
         held = [os.readlink("/proc/%d/fd/%s" % (server, fd))
                 for fd in os.listdir("/proc/%d/fd" % server)]
         self.assertNotIn(inherited, held, "the server holds the inherited socket")
+        self.assertEqual("/dev/null", os.readlink("/proc/%d/fd/1500" % mnt.pid))
+        self.assertNotIn("1500", os.listdir("/proc/%d/fd" % server),
+                         "the server holds inherited descriptor 1500")
         self.assertTrue(any(h.startswith("socket:") for h in held), "no watchdog socket")
         mnt.expect_log(r"^connectorfs: the keeper is gone; ending the mount$")
         os.kill(mnt.pid, signal.SIGKILL)

@@ -399,6 +399,27 @@ for line in sys.stdin:
     def test_a_folder_open_across_the_kill_lists_on_and_closes(self):
         self.folder_open_across(lambda mnt: self.kill_server(mnt)[1])
 
+    def test_a_server_started_after_a_crash_finds_a_token_file_named_relative_to_the_start(self):
+        # Each server reads token_file= again: a relative path means the folder connectorfs
+        # was started in, for the servers the keeper starts later too (they once started
+        # in / and could not find it).
+        folder = tempfile.mkdtemp(prefix="cfs-cwd-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "service.token"), "w") as f:
+            f.write(harness.SERVICE_TOKEN + "\n")
+        os.chmod(os.path.join(folder, "service.token"), 0o600)
+        here = os.getcwd()
+        os.chdir(folder)
+        try:
+            mnt = self.mount(["ttl=60", "token_file=service.token"],
+                             env={"BASE44_SERVICE_TOKEN": None})
+        finally:
+            os.chdir(here)
+        self.assertEqual(SLACK, read_file(os.path.join(mnt.path, "slack", "access_token")))
+        self.kill_server(mnt)
+        self.assertEqual(GITHUB, read_file(os.path.join(mnt.path, "github", "access_token")))
+        self.assertEqual(folder, os.readlink("/proc/%d/cwd" % mount_status(mnt.path)["pid"]))
+
     def test_values_read_before_the_crash_are_served_after_it_with_the_api_down(self):
         mnt = self.mount(["ttl=60"])
         p = lambda *parts: os.path.join(mnt.path, *parts)  # noqa: E731
