@@ -204,8 +204,10 @@ exec_name_is_risky(const char *assignment, size_t name_len)
 		"GRADLE_", "PYTHON", "_PYTHON", "PIP_", "CONDA_", "PERL", "RUBY", "GEM_",
 		"BUNDLE_", "DOTNET_", "COMPLUS_", "CORECLR_", "CARGO_", "RUSTC_", "SYSTEMD_",
 		"DBUS_", "GCC_", "SUNPRO_", "CGO_", "PKG_CONFIG_", "TF_", "ANSIBLE_", "HELM_",
+		"LUA_", "PHP_", "ERL_", "ELIXIR_", "JULIA_", "GUILE_", "R_", "UV_", "POETRY_",
 		/* Where a program sends its own credentials, or finds them. */
 		"AWS_", "AZURE_", "CLOUDSDK_", "DOCKER_", "KUBE", "VAULT_", "PG", "MYSQL_",
+		"GH_", "CONSUL_", "NOMAD_", "TWINE_", "HF_",
 	};
 	static const char *const names[] = {
 		"ENV", "IFS", "CDPATH", "PS4", "PROMPT_COMMAND", "SHELLOPTS",

@@ -895,7 +895,8 @@ keeper_main(struct options *opts, int argc, char *argv[])
 		}
 		k.exe[len] = '\0';
 	}
-	k.cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* O_PATH: a folder we may search but not read is still one to start in. */
+	k.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* Said before anything is mounted: the servers would all be refused. */
 	if (keeper_exe_untrusted(&k, 1, msg, sizeof(msg)) != NULL) {
 		fprintf(stderr, "connectorfs: %s\n", msg);

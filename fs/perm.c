@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,9 @@
 #include "dac.h"
 #include "names.h"
 #include "perm.h"
+
+/* A status this long is not a process's (65536 groups take under 800 KiB). */
+#define PERM_STATUS_MAX	(1u << 20)
 
 /* One folder or file on the way: what attr.c needs to give its owner and mode. */
 struct perm_step {
@@ -76,6 +80,38 @@ perm_path(const struct tree_node *n, struct perm_step steps[5])
 	return k;
 }
 
+/* The first bytes of a /proc file (NUL-terminated), or -1. */
+static ssize_t
+perm_read_proc(const char *path, char *buf, size_t bufsz)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (len < bufsz - 1 && (n = read(fd, buf + len, bufsz - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* Both the caller and this daemon are in the initial user namespace. */
+static int
+perm_initial_namespace(long pid)
+{
+	char path[64], map[256];
+	ssize_t len;
+
+	len = perm_read_proc("/proc/self/uid_map", map, sizeof(map));
+	if (len <= 0 || !dac_uid_map_is_initial(map, (size_t)len))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/uid_map", pid, pid);
+	len = perm_read_proc(path, map, sizeof(map));
+	return len > 0 && dac_uid_map_is_initial(map, (size_t)len);
+}
+
 /*
  * The caller's supplementary groups and capabilities, from its status in
  * our /proc. The kernel numbers the caller in the mount's pid namespace,
@@ -88,26 +124,43 @@ static void
 perm_caller_status(const struct fuse_ctx *req_who, struct dac_caller *who)
 {
 	struct dac_caller seen;
-	char path[64], text[16384];
+	char path[64], *text = NULL, *bigger;
+	size_t size = 16384;
 	ssize_t len;
-	int fd;
 
 	if (req_who->pid <= 0)
 		return;
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/status", (long)req_who->pid,
 	    (long)req_who->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	len = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (len <= 0)
-		return;
-	text[len] = '\0';
-	if (dac_parse_status(text, (size_t)len, &seen) != 0 || seen.uid != req_who->uid ||
-	    seen.gid != req_who->gid)
-		return;
+	/* All of it: a caller in thousands of groups has a long Groups: line. */
+	for (;;) {
+		bigger = realloc(text, size);
+		if (bigger == NULL)
+			goto out;
+		text = bigger;
+		len = perm_read_proc(path, text, size);
+		if (len <= 0)
+			goto out;
+		if ((size_t)len < size - 1 || size >= PERM_STATUS_MAX)
+			break;
+		size *= 4;
+	}
+	if (dac_parse_status(text, (size_t)len, &seen) != 0)
+		goto out;
+	if (seen.uid != req_who->uid || seen.gid != req_who->gid) {
+		dac_caller_release(&seen);
+		goto out;
+	}
+	/*
+	 * Capabilities held in a user namespace of the caller's own making
+	 * (unshare -U gives every one) say nothing about files the initial
+	 * namespace owns: the kernel would not count them, nor do we.
+	 */
+	if (seen.caps != 0 && !perm_initial_namespace((long)req_who->pid))
+		seen.caps = 0;
 	*who = seen;
+out:
+	free(text);
 }
 
 static int
@@ -143,6 +196,7 @@ perm_check(fuse_req_t req, const struct cfs_ctx *ctx, const struct tree_node *n,
 	struct dac_caller who;
 	struct perm_step steps[5];
 	size_t nsteps;
+	int allowed;
 
 	if (!ctx->check_callers)
 		return 0;
@@ -155,5 +209,7 @@ perm_check(fuse_req_t req, const struct cfs_ctx *ctx, const struct tree_node *n,
 		return 0;
 	/* Denied on the bits alone: its groups or capabilities may still allow it. */
 	perm_caller_status(req_who, &who);
-	return perm_path_allows(ctx, steps, nsteps, &who, mask) ? 0 : EACCES;
+	allowed = perm_path_allows(ctx, steps, nsteps, &who, mask);
+	dac_caller_release(&who);
+	return allowed ? 0 : EACCES;
 }

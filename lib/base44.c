@@ -206,7 +206,8 @@ base44_redact(struct base44_client *c, const char *extra, char *msg, size_t msgs
 		s[n++] = c->service_token;
 	if (c->api_key != NULL)
 		s[n++] = c->api_key;
-	if (c->proxy_password != NULL)
+	/* A short one would be spelled out by the marks (redact.h). */
+	if (c->proxy_password != NULL && strlen(c->proxy_password) >= REDACT_PASSWORD_MIN)
 		s[n++] = c->proxy_password;
 	if (extra != NULL)
 		s[n++] = extra;

@@ -3,6 +3,7 @@
  * generic_permission() and capable_wrt_inode_uidgid() in the kernel's
  * fs/namei.c apply them (without ACLs), and the status-file parse.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,11 +24,11 @@ dac_bits_allow(mode_t mode, int shift, int mask)
 static int
 dac_in_groups(const struct dac_caller *who, gid_t group)
 {
-	int i;
+	size_t i;
 
 	if (who->gid == group)
 		return 1;
-	for (i = 0; i < who->ngroups && i < DAC_GROUPS_MAX; i++)
+	for (i = 0; i < who->ngroups; i++)
 		if (who->groups[i] == group)
 			return 1;
 	return 0;
@@ -99,11 +100,12 @@ dac_number(const char *p, size_t len, int n, int base, unsigned long long *out)
 int
 dac_parse_status(const char *text, size_t len, struct dac_caller *who)
 {
-	unsigned long long uid, gid, caps, g;
-	const char *p, *end;
-	size_t flen;
+	unsigned long long uid, gid, caps;
+	const char *p, *q, *end;
+	size_t flen, count = 0;
 	char *stop;
 
+	who->groups = NULL;
 	who->ngroups = 0;
 	who->caps = 0;
 	if ((p = dac_field(text, len, "Uid", &flen)) == NULL || dac_number(p, flen, 3, 10, &uid))
@@ -115,20 +117,51 @@ dac_parse_status(const char *text, size_t len, struct dac_caller *who)
 		return -1;
 	if ((p = dac_field(text, len, "Groups", &flen)) == NULL)
 		return -1;
-	for (end = p + flen; p < end && who->ngroups < DAC_GROUPS_MAX; p = stop) {
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p >= end)
-			break;
-		if (*p < '0' || *p > '9') {
-			who->ngroups = 0;
+	end = p + flen;
+	/* Digits and blanks only; then one number per run of digits. */
+	for (q = p; q < end; q++) {
+		if (*q >= '0' && *q <= '9') {
+			if (q == p || q[-1] == ' ' || q[-1] == '\t')
+				count++;
+		} else if (*q != ' ' && *q != '\t') {
 			return -1;
 		}
-		g = strtoull(p, &stop, 10);
-		who->groups[who->ngroups++] = (gid_t)g;
+	}
+	if (count > 0 && (who->groups = calloc(count, sizeof(*who->groups))) == NULL)
+		return -1;
+	for (q = p; q < end && who->ngroups < count; q = stop) {
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= end)
+			break;
+		who->groups[who->ngroups++] = (gid_t)strtoull(q, &stop, 10);
 	}
 	who->uid = (uid_t)uid;
 	who->gid = (gid_t)gid;
 	who->caps = caps;
 	return 0;
+}
+
+void
+dac_caller_release(struct dac_caller *who)
+{
+	free(who->groups);
+	who->groups = NULL;
+	who->ngroups = 0;
+}
+
+int
+dac_uid_map_is_initial(const char *text, size_t len)
+{
+	unsigned long long inside, outside, count;
+	char buf[256], rest;
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	/* Exactly one line; a second mapping (or anything after) is not the initial map. */
+	if (sscanf(buf, " %llu %llu %llu %c", &inside, &outside, &count, &rest) != 3)
+		return 0;
+	return inside == 0 && outside == 0 && count == 4294967295ull;
 }

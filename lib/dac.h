@@ -14,14 +14,12 @@
 #define DAC_CAP_OVERRIDE	(1ull << 1)	/* CAP_DAC_OVERRIDE */
 #define DAC_CAP_READ_SEARCH	(1ull << 2)	/* CAP_DAC_READ_SEARCH */
 
-#define DAC_GROUPS_MAX		256
-
 /* Who asks: as the kernel sees it when it checks (fsuid, fsgid). */
 struct dac_caller {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[DAC_GROUPS_MAX];	/* supplementary; more are not compared */
-	int ngroups;
+	gid_t *groups;			/* supplementary (malloc'd by dac_parse_status()) */
+	size_t ngroups;
 	unsigned long long caps;	/* effective capabilities (DAC_CAP_*) */
 };
 
@@ -38,10 +36,23 @@ int dac_allows(const struct dac_caller *who, uid_t owner, gid_t group, mode_t mo
 
 /*
  * Read the caller facts of a /proc/PID/task/TID/status text into who: its
- * fsuid and fsgid (the fourth field of Uid: and Gid:), Groups: and CapEff:.
- * 0, or -1 when a line is missing or malformed (who is then left with no
- * groups and no capabilities).
+ * fsuid and fsgid (the fourth field of Uid: and Gid:), every group of
+ * Groups: (into who->groups, malloc'd) and CapEff:. 0, or -1 when a line is
+ * missing or malformed, or out of memory (who is then left with no groups
+ * and no capabilities). Release with dac_caller_release().
  */
 int dac_parse_status(const char *text, size_t len, struct dac_caller *who);
+
+/* Free who->groups; who then has none. */
+void dac_caller_release(struct dac_caller *who);
+
+/*
+ * 1 when a uid_map text is the initial user namespace's (one line:
+ * 0 0 4294967295), else 0. Capabilities count against the mount's files
+ * only in the user namespace that owns the mount (the initial one for a
+ * helper's /dev/fd/N mount); anyone can make a namespace of their own and
+ * hold every capability in it.
+ */
+int dac_uid_map_is_initial(const char *text, size_t len);
 
 #endif

@@ -690,7 +690,7 @@ http_error_detail(struct http_client *c, const char *curl_msg, struct http_respo
 
 	snprintf(full, sizeof(full), "%s", curl_msg);
 	if (c->proxy_password != NULL)
-		redact(c->proxy_password, full, sizeof(full));
+		redact_password(c->proxy_password, full, sizeof(full));
 	redact_userinfo(full, sizeof(full));
 	snprintf(resp->error_detail, sizeof(resp->error_detail), "%.150s", full);
 	secret_wipe(full, sizeof(full));

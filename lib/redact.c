@@ -54,6 +54,13 @@ redact(const char *secret, char *msg, size_t msgsz)
 	redact_tail(secret, n, msg);
 }
 
+void
+redact_password(const char *password, char *msg, size_t msgsz)
+{
+	if (strlen(password) >= REDACT_PASSWORD_MIN)
+		redact(password, msg, msgsz);
+}
+
 /* Where "://" leaves off: a URL's userinfo and host stop at these. */
 #define REDACT_URL_END	" \t\r\n'\"<>"
 

@@ -19,6 +19,17 @@
 void redact(const char *secret, char *msg, size_t msgsz);
 
 /*
+ * Shortest password redact_password() looks for. A shorter one is found
+ * inside ordinary words ("Failed to connect" with the password "o"), and
+ * the marks would spell it out; it never reaches a message anyway (libcurl
+ * gets it apart from the proxy URL, and the API never sees it).
+ */
+#define REDACT_PASSWORD_MIN	8
+
+/* redact() for a proxy password: only one of REDACT_PASSWORD_MIN bytes or more. */
+void redact_password(const char *password, char *msg, size_t msgsz);
+
+/*
  * Cut the user name and password out of every URL in msg, whoever's they
  * are: "SCHEME://USERINFO@HOST" becomes "SCHEME://[redacted]@HOST". The
  * userinfo runs from "://" to the last '@' before the next space, tab,

@@ -275,6 +275,19 @@ class UnprivilegedTest(TestCase):
                            capture_output=True, text=True, timeout=HANG)
         self.assertNotEqual(0, r.returncode, "root with no capability read a token")
         self.assertIn("Permission denied", r.stderr)
+        # Every capability in a user namespace of one's own counts for nothing here (the
+        # kernel would not count it either).
+        probe = as_uid(STRANGER, "unshare", "-Ur", "true")
+        if probe.returncode == 0:
+            r = as_uid(STRANGER, "unshare", "-Ur", "cat", github)
+            self.assertNotEqual(0, r.returncode, "a user namespace's capabilities read a token")
+            self.assertIn("Permission denied", r.stderr)
+        # All of a caller's groups count, not only the first few hundred.
+        many = ",".join([str(g) for g in range(70000, 70300)] + [str(TENANT_B)])
+        r = subprocess.run(["setpriv", "--reuid", str(STRANGER), "--regid", str(STRANGER),
+                            "--groups", many, "--", "cat", github],
+                           capture_output=True, text=True, timeout=HANG)
+        self.assertEqual(0, r.returncode, r.stderr)
         p.terminate()
         self.assertEqual(0, p.wait(HANG))
         self.check_log()
@@ -305,6 +318,37 @@ class UnprivilegedTest(TestCase):
             self.assertNotEqual(0, r.returncode, "a group member passed a folder it may "
                                 "not enter")
             self.assertIn("Permission denied", r.stderr)
+        p.terminate()
+        self.assertEqual(0, p.wait(HANG))
+        self.check_log()
+
+    def test_a_relative_token_file_is_found_from_a_start_folder_it_may_only_search(self):
+        # Servers start in the folder connectorfs was started in, kept open: one the daemon's
+        # user may enter but not list (0711) must do too.
+        start = os.path.join(self.tmp, "start")
+        os.mkdir(start)
+        os.chmod(start, 0o711)
+        token = os.path.join(start, "service.token")
+        with open(token, "w") as f:
+            f.write(harness.SERVICE_TOKEN + "\n")
+        os.chown(token, TENANT_A, TENANT_A)
+        os.chmod(token, 0o600)
+        script = """
+            exec 3<>/dev/fuse
+            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,default_permissions,ro connectorfs "$MNT" || exit 90
+            cd "$START"
+            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
+                --bounding-set=-all -- "$CFS" -f -o token_file=service.token /dev/fd/3 >"$LOG" 2>&1
+        """ % {"a": TENANT_A}
+        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log,
+                   START=start)
+        del env["BASE44_SERVICE_TOKEN"]
+        p = subprocess.Popen(["sh", "-c", script], env=env)
+        self.addCleanup(self.unmount)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        slack = os.path.join(self.mnt, "slack", "access_token")
+        self.assertTrue(wait_until(lambda: read_as(TENANT_A, slack)[1] is None, HANG),
+                        open(self.log).read())
         p.terminate()
         self.assertEqual(0, p.wait(HANG))
         self.check_log()

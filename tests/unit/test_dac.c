@@ -3,6 +3,7 @@
  * /dev/fd/N mount's daemon applies to callers itself (lib/dac.c), checked
  * against what the kernel does, and the read of a caller's status file.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,11 +40,11 @@ END_TEST
 START_TEST(test_dac_a_group_member_gets_only_the_group_bits)
 {
 	struct dac_caller primary = caller(5, GROUP, 0), member = caller(5, 9, 0);
+	gid_t groups[] = { 7, GROUP };
 
 	ck_assert(dac_allows(&primary, OWNER, GROUP, S_IFREG | 0440, R_OK));
 	ck_assert(!dac_allows(&primary, OWNER, GROUP, S_IFREG | 0404, R_OK));
-	member.groups[0] = 7;
-	member.groups[1] = GROUP;
+	member.groups = groups;
 	member.ngroups = 1;
 	ck_assert(!dac_allows(&member, OWNER, GROUP, S_IFREG | 0440, R_OK));
 	member.ngroups = 2;
@@ -106,9 +107,47 @@ START_TEST(test_dac_status_gives_fsuid_fsgid_groups_and_effective_capabilities)
 	ck_assert_int_eq(dac_parse_status(text, sizeof(text) - 1, &who), 0);
 	ck_assert_uint_eq(who.uid, 1001);
 	ck_assert_uint_eq(who.gid, 51);
-	ck_assert_int_eq(who.ngroups, 3);
+	ck_assert_uint_eq(who.ngroups, 3);
 	ck_assert_uint_eq(who.groups[2], 27);
 	ck_assert(who.caps == DAC_CAP_READ_SEARCH);
+	dac_caller_release(&who);
+	ck_assert_ptr_null(who.groups);
+}
+END_TEST
+
+START_TEST(test_dac_status_gives_every_group_however_many)
+{
+	char text[8192];
+	struct dac_caller who;
+	size_t len, i;
+
+	len = (size_t)snprintf(text, sizeof(text), "Uid:\t5\t5\t5\t5\nGid:\t5\t5\t5\t5\nGroups:\t");
+	for (i = 0; i < 600; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%zu ", 1000 + i);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "\nCapEff:\t0\n");
+	ck_assert_int_eq(dac_parse_status(text, len, &who), 0);
+	ck_assert_uint_eq(who.ngroups, 600);
+	/* The kernel compares them all: the 600th counts. */
+	ck_assert(dac_allows(&who, OWNER, 1599, S_IFREG | 0440, R_OK));
+	dac_caller_release(&who);
+}
+END_TEST
+
+START_TEST(test_dac_only_the_initial_uid_map_is_the_initial_namespace)
+{
+	static const char initial[] = "         0          0 4294967295\n";
+	static const char *const others[] = {
+		"         0       1000          1\n",
+		"         0          0 4294967294\n",
+		"         0          0 4294967295\n         1          1          1\n",
+		"",
+		"junk",
+	};
+	size_t i;
+
+	ck_assert(dac_uid_map_is_initial(initial, strlen(initial)));
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		ck_assert_msg(!dac_uid_map_is_initial(others[i], strlen(others[i])), "%zu", i);
 }
 END_TEST
 
@@ -126,7 +165,8 @@ START_TEST(test_dac_status_with_a_line_missing_or_bad_gives_nothing)
 
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		ck_assert_msg(dac_parse_status(texts[i], strlen(texts[i]), &who) == -1, "%zu", i);
-		ck_assert_int_eq(who.ngroups, 0);
+		ck_assert_uint_eq(who.ngroups, 0);
+		ck_assert_ptr_null(who.groups);
 		ck_assert(who.caps == 0);
 	}
 	ck_assert_int_eq(dac_parse_status(texts[0], 0, &who), -1);
@@ -147,6 +187,8 @@ dac_suite(void)
 	tcase_add_test(tc, test_dac_read_search_reads_files_and_reads_and_searches_folders_only);
 	tcase_add_test(tc, test_dac_status_gives_fsuid_fsgid_groups_and_effective_capabilities);
 	tcase_add_test(tc, test_dac_status_with_a_line_missing_or_bad_gives_nothing);
+	tcase_add_test(tc, test_dac_status_gives_every_group_however_many);
+	tcase_add_test(tc, test_dac_only_the_initial_uid_map_is_the_initial_namespace);
 	suite_add_tcase(s, tc);
 	return s;
 }

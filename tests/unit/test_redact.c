@@ -85,6 +85,19 @@ START_TEST(test_redact_userinfo_cuts_the_message_when_the_mark_does_not_fit)
 }
 END_TEST
 
+START_TEST(test_a_short_password_is_not_spelled_out_by_redaction_marks)
+{
+	char msg[128] = "Failed to connect to 127.0.0.1 port 1: Connection refused";
+	char longer[128] = "proxy said p4ssw0rd-long twice: p4ssw0rd-long";
+
+	/* "o" would become "Failed t[redacted] c[redacted]nnect ...": a picture of it. */
+	redact_password("o", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "Failed to connect to 127.0.0.1 port 1: Connection refused");
+	redact_password("p4ssw0rd-long", longer, sizeof(longer));
+	ck_assert_str_eq(longer, "proxy said [redacted] twice: [redacted]");
+}
+END_TEST
+
 Suite *
 redact_suite(void)
 {
@@ -95,6 +108,7 @@ redact_suite(void)
 	tcase_add_test(tc, test_redact_cuts_at_the_secret_when_the_mark_does_not_fit);
 	tcase_add_test(tc, test_redact_userinfo_cuts_the_credentials_out_of_every_url);
 	tcase_add_test(tc, test_redact_userinfo_cuts_the_message_when_the_mark_does_not_fit);
+	tcase_add_test(tc, test_a_short_password_is_not_spelled_out_by_redaction_marks);
 	tcase_add_test(tc, test_redact_cuts_the_head_of_a_secret_left_at_the_end);
 	suite_add_tcase(s, tc);
 	return s;
