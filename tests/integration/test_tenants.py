@@ -199,19 +199,33 @@ class UnprivilegedTest(TestCase):
             self.fail("unexpected daemon log line: %r\n%s" % (line, text))
         return text
 
-    def test_a_daemon_with_no_privilege_serves_a_dev_fd_a_root_helper_mounted(self):
-        # The helper (root) opens /dev/fuse, mounts it with fd=3 for uid TENANT_A and hands
-        # the descriptor to the daemon, which runs as TENANT_A with no capability at all.
+    def helper_mount(self, daemon_options, mount_options="allow_other", start=None,
+                     drop_env=()):
+        """What a root helper does: open /dev/fuse, mount it with fd=3 and mount_options for
+        uid TENANT_A, and start the daemon as TENANT_A with no capability at all on
+        /dev/fd/3 (in folder start, if given). The helper's process, which becomes the
+        daemon's keeper."""
         script = """
             exec 3<>/dev/fuse
-            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(uid)d,group_id=%(uid)d,allow_other,default_permissions,ro,nosuid,nodev connectorfs "$MNT" || exit 90
-            exec setpriv --reuid %(uid)d --regid %(uid)d --clear-groups --inh-caps=-all \
-                --bounding-set=-all -- "$CFS" -f -o allow_other /dev/fd/3 >"$LOG" 2>&1
-        """ % {"uid": TENANT_A}
+            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,%(opts)s connectorfs "$MNT" || exit 90
+            cd "${START:-.}"
+            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
+                --bounding-set=-all -- "$CFS" -f -o %(daemon)s /dev/fd/3 >"$LOG" 2>&1
+        """ % {"a": TENANT_A, "opts": mount_options, "daemon": daemon_options}
         env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
+        if start is not None:
+            env["START"] = start
+        for name in drop_env:
+            del env[name]
         p = subprocess.Popen(["sh", "-c", script], env=env)
         self.addCleanup(self.unmount)
         self.addCleanup(lambda: p.poll() is None and p.kill())
+        return p
+
+    def test_a_daemon_with_no_privilege_serves_a_dev_fd_a_root_helper_mounted(self):
+        # The helper (root) opens /dev/fuse, mounts it with fd=3 for uid TENANT_A and hands
+        # the descriptor to the daemon, which runs as TENANT_A with no capability at all.
+        p = self.helper_mount("allow_other", "allow_other,default_permissions,ro,nosuid,nodev")
         token = os.path.join(self.mnt, "slack", "access_token")
         self.assertTrue(wait_until(lambda: read_as(TENANT_A, token)[1] is None, HANG),
                         open(self.log).read())
@@ -234,16 +248,8 @@ class UnprivilegedTest(TestCase):
     def test_a_dev_fd_mount_made_without_default_permissions_is_checked_by_the_daemon(self):
         # The helper forgot default_permissions, so the kernel checks no mode: the daemon
         # must refuse every open, listing and access() the modes it shows would refuse.
-        script = """
-            exec 3<>/dev/fuse
-            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,allow_other connectorfs "$MNT" || exit 90
-            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
-                --bounding-set=-all -- "$CFS" -f -o allow_other,access=slack:%(a)d,access=github:%(b)d:%(b)d:0440 /dev/fd/3 >"$LOG" 2>&1
-        """ % {"a": TENANT_A, "b": TENANT_B}
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
-        p = subprocess.Popen(["sh", "-c", script], env=env)
-        self.addCleanup(self.unmount)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
+        p = self.helper_mount("allow_other,access=slack:%d,access=github:%d:%d:0440"
+                              % (TENANT_A, TENANT_B, TENANT_B))
         slack = os.path.join(self.mnt, "slack", "access_token")
         github = os.path.join(self.mnt, "github", "access_token")
         self.assertTrue(wait_until(lambda: read_as(TENANT_A, slack)[1] is None, HANG),
@@ -297,16 +303,7 @@ class UnprivilegedTest(TestCase):
         # (dir_mode=0500): the kernel would stop the group at the folder; with the names
         # cached after the owner's read, the daemon sees only the open, and must still.
         group = 61104
-        script = """
-            exec 3<>/dev/fuse
-            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,allow_other connectorfs "$MNT" || exit 90
-            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
-                --bounding-set=-all -- "$CFS" -f -o allow_other,gid=%(g)d,mode=0440 /dev/fd/3 >"$LOG" 2>&1
-        """ % {"a": TENANT_A, "g": group}
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
-        p = subprocess.Popen(["sh", "-c", script], env=env)
-        self.addCleanup(self.unmount)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
+        p = self.helper_mount("allow_other,gid=%d,mode=0440" % group)
         slack = os.path.join(self.mnt, "slack", "access_token")
         member = ["setpriv", "--reuid", str(STRANGER), "--regid", str(STRANGER),
                   "--groups", str(group), "--", "cat", slack]
@@ -333,19 +330,8 @@ class UnprivilegedTest(TestCase):
             f.write(harness.SERVICE_TOKEN + "\n")
         os.chown(token, TENANT_A, TENANT_A)
         os.chmod(token, 0o600)
-        script = """
-            exec 3<>/dev/fuse
-            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,default_permissions,ro connectorfs "$MNT" || exit 90
-            cd "$START"
-            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
-                --bounding-set=-all -- "$CFS" -f -o token_file=service.token /dev/fd/3 >"$LOG" 2>&1
-        """ % {"a": TENANT_A}
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log,
-                   START=start)
-        del env["BASE44_SERVICE_TOKEN"]
-        p = subprocess.Popen(["sh", "-c", script], env=env)
-        self.addCleanup(self.unmount)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
+        p = self.helper_mount("token_file=service.token", "default_permissions,ro", start=start,
+                               drop_env=("BASE44_SERVICE_TOKEN",))
         slack = os.path.join(self.mnt, "slack", "access_token")
         self.assertTrue(wait_until(lambda: read_as(TENANT_A, slack)[1] is None, HANG),
                         open(self.log).read())
@@ -358,16 +344,7 @@ class UnprivilegedTest(TestCase):
         # ENOSYS; a server of an older release did that on /dev/fd/N mounts. A checking
         # server must refuse to take such a connection over (the old one goes on), and take
         # over one whose opens always reached a server.
-        script = """
-            exec 3<>/dev/fuse
-            mount -i -t fuse.connectorfs -o fd=3,rootmode=40000,user_id=%(a)d,group_id=%(a)d,allow_other connectorfs "$MNT" || exit 90
-            exec setpriv --reuid %(a)d --regid %(a)d --clear-groups --inh-caps=-all \
-                --bounding-set=-all -- "$CFS" -f -o allow_other,access=github:%(b)d /dev/fd/3 >"$LOG" 2>&1
-        """ % {"a": TENANT_A, "b": TENANT_B}
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
-        p = subprocess.Popen(["sh", "-c", script], env=env)
-        self.addCleanup(self.unmount)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
+        p = self.helper_mount("allow_other,access=github:%d" % TENANT_B)
         github = os.path.join(self.mnt, "github", "access_token")
         status = os.path.join(self.mnt, ".connectorfs", "status.json")
         self.assertTrue(wait_until(lambda: read_as(TENANT_B, github)[1] is None, HANG),

@@ -612,9 +612,10 @@ START_TEST(test_fetch_errors_redact_the_registered_api_key_longest_secret_first)
 }
 END_TEST
 
-/* A client whose http:// API URL comes with proxy= and proxy credentials. */
+/* A client of scheme://127.0.0.1:port, with proxy= (or NULL) and proxy credentials (or NULL). */
 static struct base44_client *
-client_with_proxy(int port, const char *proxy, const char *user, const char *password)
+client_via(const char *scheme, int port, const char *proxy, const char *user,
+    const char *password)
 {
 	char url[64];
 	struct base44_options o = {
@@ -629,9 +630,16 @@ client_with_proxy(int port, const char *proxy, const char *user, const char *pas
 	};
 	struct base44_client *c = NULL;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", scheme, port);
 	ck_assert_int_eq(base44_client_new(&o, &c), CFS_OK);
 	return c;
+}
+
+/* A client whose http:// API URL comes with proxy= and proxy credentials. */
+static struct base44_client *
+client_with_proxy(int port, const char *proxy, const char *user, const char *password)
+{
+	return client_via("http", port, proxy, user, password);
 }
 
 START_TEST(test_fetch_errors_redact_the_proxy_password)
@@ -818,22 +826,7 @@ closed_port(void)
 static struct base44_client *
 client_https(int api_port, const char *proxy, const char *user, const char *password)
 {
-	char url[64];
-	struct base44_options o = {
-		.api_url = url,
-		.app_id = "app1",
-		.service_token = "svc-SECRET-1",
-		.timeout_s = 2,
-		.body_max = CONFIG_BODY_MAX,
-		.proxy = proxy,
-		.proxy_user = user,
-		.proxy_password = password,
-	};
-	struct base44_client *c = NULL;
-
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d", api_port);
-	ck_assert_int_eq(base44_client_new(&o, &c), CFS_OK);
-	return c;
+	return client_via("https", api_port, proxy, user, password);
 }
 
 /* 1 when no captured log line holds needle. */
