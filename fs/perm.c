@@ -97,6 +97,23 @@ perm_read_proc(const char *path, char *buf, size_t bufsz)
 	return (ssize_t)len;
 }
 
+/* This process's user namespace is the initial one: read once, it never changes. */
+static int
+perm_self_in_initial_namespace(void)
+{
+	static int known = -1;	/* -1 not read yet; a race reads it twice, same answer */
+	char map[256];
+	ssize_t len;
+	int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		len = perm_read_proc("/proc/self/uid_map", map, sizeof(map));
+		v = len > 0 && dac_uid_map_is_initial(map, (size_t)len);
+		__atomic_store_n(&known, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
 /* Both the caller and this daemon are in the initial user namespace. */
 static int
 perm_initial_namespace(long pid)
@@ -104,8 +121,7 @@ perm_initial_namespace(long pid)
 	char path[64], map[256];
 	ssize_t len;
 
-	len = perm_read_proc("/proc/self/uid_map", map, sizeof(map));
-	if (len <= 0 || !dac_uid_map_is_initial(map, (size_t)len))
+	if (!perm_self_in_initial_namespace())
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/uid_map", pid, pid);
 	len = perm_read_proc(path, map, sizeof(map));

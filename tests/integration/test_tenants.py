@@ -68,6 +68,15 @@ def daemon_env(emu):
     return env
 
 
+# Inside unshare -Urm: start the daemon on $MNT and wait until it serves ($pid is its keeper).
+NS_START = """
+            "$CFS" -f "$MNT" >"$LOG" 2>&1 & pid=$!
+            i=0
+            while [ $i -lt 200 ] && ! cat "$MNT/slack/access_token" >/dev/null 2>&1; do
+                sleep 0.05; i=$((i + 1))
+            done
+"""
+
 # Where the handover state keeps how opens were answered (lib/handover.c: the header's
 # magic, version, active, half_size and init_len, then field HANDOVER_OPEN_MODE = 5).
 STATE_OPEN_MODE_OFFSET = 32 + 5 * 8
@@ -221,6 +230,16 @@ class UnprivilegedTest(TestCase):
         self.addCleanup(self.unmount)
         self.addCleanup(lambda: p.poll() is None and p.kill())
         return p
+
+    def user_namespace_env(self, **extra):
+        """The environment of a daemon TENANT_A starts in unshare -Urm on self.mnt (which it
+        then owns); the test is skipped where the kernel refuses user namespaces."""
+        probe = as_uid(TENANT_A, "unshare", "-U", "true")
+        if probe.returncode != 0:
+            # A chroot, or kernel.unprivileged_userns_clone=0: nothing connectorfs can change.
+            self.skipTest("no unprivileged user namespaces here: " + probe.stderr.strip())
+        os.chown(self.mnt, TENANT_A, TENANT_A)
+        return dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log, **extra)
 
     def test_a_daemon_with_no_privilege_serves_a_dev_fd_a_root_helper_mounted(self):
         # The helper (root) opens /dev/fuse, mounts it with fd=3 for uid TENANT_A and hands
@@ -402,23 +421,12 @@ class UnprivilegedTest(TestCase):
                 self.assertIn(why, r.stderr, arg)
 
     def test_it_mounts_and_serves_inside_an_unprivileged_user_namespace(self):
-        script = """
-            "$CFS" -f "$MNT" >"$LOG" 2>&1 & pid=$!
-            i=0
-            while [ $i -lt 200 ] && ! cat "$MNT/slack/access_token" >/dev/null 2>&1; do
-                sleep 0.05; i=$((i + 1))
-            done
+        script = NS_START + """
             cat "$MNT/slack/access_token"; echo
             grep " $MNT " /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1
             kill -TERM $pid; wait $pid; echo "exit $?"
         """
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log)
-        os.chown(self.mnt, TENANT_A, TENANT_A)
-        probe = as_uid(TENANT_A, "unshare", "-U", "true")
-        if probe.returncode != 0:
-            # The kernel refuses user namespaces here (a chroot, or
-            # kernel.unprivileged_userns_clone=0): nothing connectorfs can change.
-            self.skipTest("no unprivileged user namespaces here: " + probe.stderr.strip())
+        env = self.user_namespace_env()
         with dev_fuse_open_to_all():
             r = as_uid(TENANT_A, "env", *["%s=%s" % kv for kv in env.items()],
                        "unshare", "-Urm", "sh", "-c", script)
@@ -432,12 +440,7 @@ class UnprivilegedTest(TestCase):
         # other host user's: the path cannot be trusted for later restarts, so the keeper
         # keeps the binary it runs. Replace the file at the path, ask for an upgrade, and
         # the new server must still be connectorfs.
-        script = """
-            "$CFS" -f "$MNT" >"$LOG" 2>&1 & pid=$!
-            i=0
-            while [ $i -lt 200 ] && ! cat "$MNT/slack/access_token" >/dev/null 2>&1; do
-                sleep 0.05; i=$((i + 1))
-            done
+        script = NS_START + """
             : >"$TMPD/mounted"
             i=0
             while [ $i -lt 200 ] && [ ! -e "$TMPD/replaced" ]; do sleep 0.05; i=$((i + 1)); done
@@ -453,12 +456,7 @@ class UnprivilegedTest(TestCase):
         flags = os.path.join(self.tmp, "flags")
         os.mkdir(flags)
         os.chown(flags, TENANT_A, TENANT_A)
-        env = dict(daemon_env(self.emu), MNT=self.mnt, CFS=self.binary, LOG=self.log,
-                   TMPD=flags)
-        os.chown(self.mnt, TENANT_A, TENANT_A)
-        probe = as_uid(TENANT_A, "unshare", "-U", "true")
-        if probe.returncode != 0:
-            self.skipTest("no unprivileged user namespaces here: " + probe.stderr.strip())
+        env = self.user_namespace_env(TMPD=flags)
         hijacked = os.path.join(self.tmp, "hijacked")
         with dev_fuse_open_to_all():
             p = subprocess.Popen(["setpriv", "--reuid", str(TENANT_A), "--regid", str(TENANT_A),
